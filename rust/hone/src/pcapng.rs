@@ -1,0 +1,468 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! PCAP-NG encoding of Hone's stream (`/dev/hone`) and decoding of its own blocks.
+//!
+//! Wire format of the original sensor: integers in host byte order, timestamps in microseconds
+//! since the Unix epoch, one raw-IP interface, Process Event Blocks of type 0x101 and Connection
+//! Event Blocks of type 0x102.
+
+use super::cursor::{Cursor, Full};
+use super::params::HostId;
+use super::record::{Counts, ProcessKind, ProcessRecord};
+
+/// Section Header Block.
+pub const SHB: u32 = 0x0A0D_0D0A;
+/// Interface Description Block.
+pub const IDB: u32 = 1;
+/// Interface Statistics Block.
+pub const ISB: u32 = 5;
+/// Enhanced Packet Block.
+pub const EPB: u32 = 6;
+/// Hone's Process Event Block.
+pub const PROCESS_BLOCK: u32 = 0x101;
+/// Hone's Connection Event Block.
+pub const CONNECTION_BLOCK: u32 = 0x102;
+/// SHB byte-order magic.
+pub const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
+/// LINKTYPE_RAW: packet data starts at the IPv4 or IPv6 header.
+pub const LINKTYPE_RAW: u16 = 101;
+/// The IDB's `if_description`.
+pub const IF_DESCRIPTION: &[u8] = b"Hone Capture Pseudo-device";
+/// Longest option value (its length field is 16 bits and values are padded to 4).
+pub const MAX_OPTION: usize = 65532;
+
+/// Option codes of the Process Event Block.
+pub mod process_opt {
+    /// Event: absent for exec, 1 fork, 2 kernel thread, 0xFFFFFFFF exit.
+    pub const EVENT: u16 = 2;
+    /// Executable path, or `[name]` of a kernel thread.
+    pub const PATH: u16 = 3;
+    /// Arguments, NUL-separated with a trailing NUL.
+    pub const ARGV: u16 = 4;
+    /// Parent process id.
+    pub const PPID: u16 = 5;
+    /// Effective user id.
+    pub const EUID: u16 = 6;
+    /// Effective group id.
+    pub const EGID: u16 = 7;
+}
+
+/// What goes into a Section Header Block.
+#[derive(Debug, Clone, Copy)]
+pub struct SectionInfo<'a> {
+    /// Option 257.
+    pub hostid: HostId<'a>,
+    /// `shb_os`, e.g. `Linux host 6.12.117 #1 SMP x86_64`.
+    pub os: &'a [u8],
+    /// `shb_userappl`, e.g. `Hone 0.1.0`.
+    pub userappl: &'a [u8],
+    /// `opt_comment`, already unescaped; omitted when empty.
+    pub comment: &'a [u8],
+}
+
+fn pad4(n: usize) -> usize {
+    (4 - n % 4) % 4
+}
+
+/// Writes a block of type `kind` whose body `body` writes, with both length fields.
+fn block(c: &mut Cursor<'_>, kind: u32, body: impl FnOnce(&mut Cursor<'_>) -> Result<(), Full>) -> Result<(), Full> {
+    let start = c.len();
+    c.u32(kind)?;
+    c.u32(0)?;
+    body(c)?;
+    let total = c.len() - start + 4;
+    let total32 = u32::try_from(total).map_err(|_| Full)?;
+    c.u32(total32)?;
+    c.patch_u32(start + 4, total32)
+}
+
+/// Writes one option made of the concatenation of `parts`, clamped to [`MAX_OPTION`] bytes.
+fn option_parts(c: &mut Cursor<'_>, code: u16, parts: &[&[u8]]) -> Result<(), Full> {
+    let mut len = 0usize;
+    for p in parts {
+        len = len.saturating_add(p.len());
+    }
+    let len = len.min(MAX_OPTION);
+    c.u16(code)?;
+    c.u16(len as u16)?;
+    let mut left = len;
+    for p in parts {
+        let take = p.len().min(left);
+        c.put(&p[..take])?;
+        left -= take;
+    }
+    c.zeros(pad4(len))
+}
+
+fn option(c: &mut Cursor<'_>, code: u16, value: &[u8]) -> Result<(), Full> {
+    option_parts(c, code, &[value])
+}
+
+fn option_u32(c: &mut Cursor<'_>, code: u16, v: u32) -> Result<(), Full> {
+    option(c, code, &v.to_ne_bytes())
+}
+
+fn option_u64(c: &mut Cursor<'_>, code: u16, v: u64) -> Result<(), Full> {
+    option(c, code, &v.to_ne_bytes())
+}
+
+fn end_of_options(c: &mut Cursor<'_>) -> Result<(), Full> {
+    c.u32(0)
+}
+
+fn timestamp(c: &mut Cursor<'_>, ts_us: u64) -> Result<(), Full> {
+    c.u32((ts_us >> 32) as u32)?;
+    c.u32(ts_us as u32)
+}
+
+/// Section Header Block: opens a section.
+pub fn section_header(c: &mut Cursor<'_>, info: &SectionInfo<'_>) -> Result<(), Full> {
+    block(c, SHB, |c| {
+        c.u32(BYTE_ORDER_MAGIC)?;
+        c.u16(1)?;
+        c.u16(0)?;
+        c.u64(u64::MAX)?;
+        match info.hostid {
+            HostId::None => {}
+            HostId::Text(name) => option_parts(c, 257, &[&[0u8], name])?,
+            HostId::Guid(g) => option_parts(
+                c,
+                257,
+                &[
+                    &1u32.to_ne_bytes(),
+                    &g.data1.to_ne_bytes(),
+                    &g.data2.to_ne_bytes(),
+                    &g.data3.to_ne_bytes(),
+                    &g.data4,
+                ],
+            )?,
+        }
+        option(c, 3, info.os)?;
+        option(c, 4, info.userappl)?;
+        if !info.comment.is_empty() {
+            option(c, 1, info.comment)?;
+        }
+        end_of_options(c)
+    })
+}
+
+/// Interface Description Block for Hone's single raw-IP pseudo-interface.
+pub fn interface_description(c: &mut Cursor<'_>, snaplen: u32) -> Result<(), Full> {
+    block(c, IDB, |c| {
+        c.u16(LINKTYPE_RAW)?;
+        c.u16(0)?;
+        c.u32(snaplen)?;
+        option(c, 3, IF_DESCRIPTION)?;
+        end_of_options(c)
+    })
+}
+
+/// Process Event Block (0x101).
+pub fn process_block(c: &mut Cursor<'_>, rec: &ProcessRecord<'_>, ts_us: u64) -> Result<(), Full> {
+    block(c, PROCESS_BLOCK, |c| {
+        c.u32(rec.pid as u32)?;
+        timestamp(c, ts_us)?;
+        match rec.kind {
+            ProcessKind::Exec => {}
+            ProcessKind::Fork => option_u32(c, process_opt::EVENT, 1)?,
+            ProcessKind::Kthread => option_u32(c, process_opt::EVENT, 2)?,
+            ProcessKind::Exit => option_u32(c, process_opt::EVENT, u32::MAX)?,
+        }
+        option_u32(c, process_opt::PPID, rec.ppid as u32)?;
+        option_u32(c, process_opt::EUID, rec.euid)?;
+        option_u32(c, process_opt::EGID, rec.egid)?;
+        if let Some(path) = rec.path {
+            if rec.kind == ProcessKind::Kthread {
+                option_parts(c, process_opt::PATH, &[b"[", path, b"]"])?;
+            } else {
+                option(c, process_opt::PATH, path)?;
+            }
+        }
+        if let (Some(argv), false) = (rec.argv, rec.kind == ProcessKind::Kthread) {
+            option(c, process_opt::ARGV, argv)?;
+        }
+        end_of_options(c)
+    })
+}
+
+/// Interface Statistics Block written where a reader's ring overflowed: `isb_osdrop` (7) holds
+/// the packets, 259 the process events and 263 the socket events this reader has lost so far
+/// (the option codes of the original sensor's end-of-section statistics).
+pub fn loss_statistics(c: &mut Cursor<'_>, ts_us: u64, dropped: &Counts) -> Result<(), Full> {
+    use super::record::Class;
+    block(c, ISB, |c| {
+        c.u32(0)?;
+        timestamp(c, ts_us)?;
+        option_u64(c, 7, dropped.get(Class::Packet))?;
+        option_u64(c, 259, dropped.get(Class::Process))?;
+        option_u64(c, 263, dropped.get(Class::Socket))?;
+        end_of_options(c)
+    })
+}
+
+/// Why bytes could not be decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The data ends inside a block or field.
+    Truncated,
+    /// A block length is not a multiple of 4, is shorter than 12, or disagrees with its copy.
+    BadLength,
+    /// A Process Event Block holds an impossible value (an unknown event code).
+    BadValue,
+}
+
+/// Byte order of a section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endian {
+    /// Little-endian.
+    Little,
+    /// Big-endian.
+    Big,
+}
+
+impl Endian {
+    /// The byte order of this machine.
+    pub const NATIVE: Endian = if cfg!(target_endian = "big") { Endian::Big } else { Endian::Little };
+
+    fn u16(self, b: &[u8]) -> Result<u16, DecodeError> {
+        let a: [u8; 2] = b.get(..2).ok_or(DecodeError::Truncated)?.try_into().map_err(|_| DecodeError::Truncated)?;
+        Ok(match self {
+            Endian::Little => u16::from_le_bytes(a),
+            Endian::Big => u16::from_be_bytes(a),
+        })
+    }
+
+    /// Reads a `u32` from the start of `b`.
+    pub fn u32(self, b: &[u8]) -> Result<u32, DecodeError> {
+        let a: [u8; 4] = b.get(..4).ok_or(DecodeError::Truncated)?.try_into().map_err(|_| DecodeError::Truncated)?;
+        Ok(match self {
+            Endian::Little => u32::from_le_bytes(a),
+            Endian::Big => u32::from_be_bytes(a),
+        })
+    }
+}
+
+/// One block: its type and its body (between the leading length and the trailing length).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Block<'a> {
+    /// Block type.
+    pub kind: u32,
+    /// Block body.
+    pub body: &'a [u8],
+}
+
+/// Splits the first block off `data`; returns it and the bytes it took.
+pub fn split_block(data: &[u8], endian: Endian) -> Result<(Block<'_>, usize), DecodeError> {
+    let kind = endian.u32(data)?;
+    let len = endian.u32(data.get(4..).ok_or(DecodeError::Truncated)?)? as usize;
+    if len < 12 || len % 4 != 0 {
+        return Err(DecodeError::BadLength);
+    }
+    let whole = data.get(..len).ok_or(DecodeError::Truncated)?;
+    if endian.u32(&whole[len - 4..])? as usize != len {
+        return Err(DecodeError::BadLength);
+    }
+    Ok((Block { kind, body: &whole[8..len - 4] }, len))
+}
+
+/// Iterates over the options in `data` (code, value), stopping at end-of-options.
+pub struct Options<'a> {
+    data: &'a [u8],
+    endian: Endian,
+}
+
+impl<'a> Options<'a> {
+    /// Options starting at the beginning of `data`.
+    pub fn new(data: &'a [u8], endian: Endian) -> Self {
+        Options { data, endian }
+    }
+}
+
+impl<'a> Iterator for Options<'a> {
+    type Item = Result<(u16, &'a [u8]), DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.data.is_empty() {
+            return None;
+        }
+        let parsed = (|| {
+            let code = self.endian.u16(self.data)?;
+            let len = self.endian.u16(self.data.get(2..).ok_or(DecodeError::Truncated)?)? as usize;
+            let value = self.data.get(4..4 + len).ok_or(DecodeError::Truncated)?;
+            let next = (4 + len + pad4(len)).min(self.data.len());
+            Ok((code, value, next))
+        })();
+        match parsed {
+            Err(e) => {
+                self.data = &[];
+                Some(Err(e))
+            }
+            Ok((0, _, _)) => {
+                self.data = &[];
+                None
+            }
+            Ok((code, value, next)) => {
+                self.data = &self.data[next..];
+                Some(Ok((code, value)))
+            }
+        }
+    }
+}
+
+/// Decodes the body of a Process Event Block into the record and its timestamp (µs).
+pub fn decode_process(body: &[u8], endian: Endian) -> Result<(ProcessRecord<'_>, u64), DecodeError> {
+    let pid = endian.u32(body)? as i32;
+    let hi = endian.u32(body.get(4..).ok_or(DecodeError::Truncated)?)? as u64;
+    let lo = endian.u32(body.get(8..).ok_or(DecodeError::Truncated)?)? as u64;
+    let mut rec = ProcessRecord {
+        kind: ProcessKind::Exec,
+        pid,
+        ppid: 0,
+        euid: 0,
+        egid: 0,
+        path: None,
+        argv: None,
+    };
+    for opt in Options::new(&body[12..], endian) {
+        let (code, value) = opt?;
+        match code {
+            process_opt::EVENT => {
+                rec.kind = match endian.u32(value)? {
+                    0 => ProcessKind::Exec,
+                    1 => ProcessKind::Fork,
+                    2 => ProcessKind::Kthread,
+                    u32::MAX => ProcessKind::Exit,
+                    _ => return Err(DecodeError::BadValue),
+                }
+            }
+            process_opt::PPID => rec.ppid = endian.u32(value)? as i32,
+            process_opt::EUID => rec.euid = endian.u32(value)?,
+            process_opt::EGID => rec.egid = endian.u32(value)?,
+            process_opt::PATH => rec.path = Some(value),
+            process_opt::ARGV => rec.argv = Some(value),
+            _ => {}
+        }
+    }
+    if rec.kind == ProcessKind::Kthread {
+        if let Some(p) = rec.path {
+            if p.len() >= 2 && p[0] == b'[' && p[p.len() - 1] == b']' {
+                rec.path = Some(&p[1..p.len() - 1]);
+            }
+        }
+    }
+    Ok((rec, hi << 32 | lo))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::parse_guid;
+    use proptest::prelude::*;
+
+    fn encode(f: impl FnOnce(&mut Cursor<'_>) -> Result<(), Full>) -> std::vec::Vec<u8> {
+        let mut buf = std::vec![0u8; 1 << 17];
+        let mut c = Cursor::new(&mut buf);
+        f(&mut c).unwrap();
+        let n = c.len();
+        buf.truncate(n);
+        buf
+    }
+
+    #[test]
+    fn idb_matches_the_original_bytes() {
+        let b = encode(|c| interface_description(c, 0));
+        let mut want = std::vec::Vec::new();
+        for w in [1u32, 56] {
+            want.extend_from_slice(&w.to_le_bytes());
+        }
+        want.extend_from_slice(&[0x65, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0x1a, 0]);
+        want.extend_from_slice(IF_DESCRIPTION);
+        want.extend_from_slice(&[0, 0, 0, 0, 0, 0, 56, 0, 0, 0]);
+        assert_eq!(b, want);
+    }
+
+    #[test]
+    fn process_block_sizes_follow_the_spec() {
+        let exit = ProcessRecord { kind: ProcessKind::Exit, pid: 7, ppid: 1, euid: 0, egid: 0, path: None, argv: None };
+        assert_eq!(encode(|c| process_block(c, &exit, 0)).len(), 60);
+        let exec = ProcessRecord {
+            kind: ProcessKind::Exec,
+            path: Some(b"/usr/bin/curl"),
+            argv: Some(b"curl\0-s\0http://example.com/\0"),
+            ..exit
+        };
+        let b = encode(|c| process_block(c, &exec, 0));
+        assert_eq!(b.len(), 104);
+        // EXEC carries no event option: the first option is ppid.
+        assert_eq!(&b[20..22], &5u16.to_ne_bytes());
+    }
+
+    #[test]
+    fn shb_with_guid_host_id() {
+        let g = parse_guid(b"{0fa1b2c3-d4e5-f607-1829-3a4b5c6d7e8f}").unwrap();
+        let info = SectionInfo { hostid: HostId::Guid(g), os: b"Linux", userappl: b"Hone 1", comment: b"" };
+        let b = encode(|c| section_header(c, &info));
+        let (blk, n) = split_block(&b, Endian::NATIVE).unwrap();
+        assert_eq!((blk.kind, n), (SHB, b.len()));
+        let opts: std::vec::Vec<_> = Options::new(&blk.body[16..], Endian::NATIVE).map(Result::unwrap).collect();
+        assert_eq!(opts[0].0, 257);
+        assert_eq!(opts[0].1.len(), 20);
+        assert_eq!(&opts[0].1[..8], &[1, 0, 0, 0, 0xc3, 0xb2, 0xa1, 0x0f]);
+        assert_eq!(opts[1], (3, &b"Linux"[..]));
+        assert_eq!(opts[2], (4, &b"Hone 1"[..]));
+        assert_eq!(opts.len(), 3);
+    }
+
+    #[test]
+    fn truncated_and_bad_lengths_are_errors() {
+        let exit = ProcessRecord { kind: ProcessKind::Exit, pid: 7, ppid: 1, euid: 0, egid: 0, path: None, argv: None };
+        let b = encode(|c| process_block(c, &exit, 0));
+        for cut in 0..b.len() {
+            assert!(split_block(&b[..cut], Endian::NATIVE).is_err());
+        }
+        let mut bad = b.clone();
+        bad[4] = 61;
+        assert_eq!(split_block(&bad, Endian::NATIVE).err(), Some(DecodeError::BadLength));
+    }
+
+    fn kind() -> impl Strategy<Value = ProcessKind> {
+        prop_oneof![
+            Just(ProcessKind::Fork),
+            Just(ProcessKind::Exec),
+            Just(ProcessKind::Exit),
+            Just(ProcessKind::Kthread)
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn process_round_trip(
+            kind in kind(), pid in any::<i32>(), ppid in any::<i32>(), euid in any::<u32>(), egid in any::<u32>(),
+            path in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..300)),
+            argv in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..300)),
+            ts in any::<u64>(),
+        ) {
+            let rec = ProcessRecord { kind, pid, ppid, euid, egid, path: path.as_deref(), argv: argv.as_deref() };
+            let b = encode(|c| process_block(c, &rec, ts));
+            prop_assert_eq!(b.len() % 4, 0);
+            let (blk, n) = split_block(&b, Endian::NATIVE).unwrap();
+            prop_assert_eq!(n, b.len());
+            prop_assert_eq!(blk.kind, PROCESS_BLOCK);
+            let (back, ts_back) = decode_process(blk.body, Endian::NATIVE).unwrap();
+            prop_assert_eq!(ts_back, ts);
+            let mut want = rec;
+            if kind == ProcessKind::Kthread { want.argv = None; }
+            if kind == ProcessKind::Kthread && want.path.is_none() { want.path = None; }
+            prop_assert_eq!(back, want);
+        }
+
+        #[test]
+        fn decoding_garbage_never_panics(data in proptest::collection::vec(any::<u8>(), 0..200)) {
+            if let Ok((blk, _)) = split_block(&data, Endian::NATIVE) {
+                let _ = decode_process(blk.body, Endian::NATIVE);
+            }
+            let _ = decode_process(&data, Endian::Big);
+            for o in Options::new(&data, Endian::Little) { let _ = o; }
+        }
+    }
+}

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The records Hone streams, as borrowed views that the encoders format and decoders return.
+
+/// What happened to a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum ProcessKind {
+    /// A new process (thread-group leader) was forked.
+    Fork = 1,
+    /// A process replaced its image with `execve`.
+    Exec = 2,
+    /// The last thread of a process exited.
+    Exit = 3,
+    /// A kernel thread was started (or is running, in a snapshot).
+    Kthread = 4,
+}
+
+impl ProcessKind {
+    /// The kind for a raw code, if valid.
+    pub fn from_code(code: u32) -> Option<Self> {
+        match code {
+            1 => Some(Self::Fork),
+            2 => Some(Self::Exec),
+            3 => Some(Self::Exit),
+            4 => Some(Self::Kthread),
+            _ => None,
+        }
+    }
+
+    /// The four-letter tag of `/dev/honet`.
+    pub fn tag(self) -> &'static [u8; 4] {
+        match self {
+            Self::Fork => b"FORK",
+            Self::Exec => b"EXEC",
+            Self::Exit => b"EXIT",
+            Self::Kthread => b"KTHD",
+        }
+    }
+}
+
+/// A process event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcessRecord<'a> {
+    /// What happened.
+    pub kind: ProcessKind,
+    /// Process id (the kernel's tgid).
+    pub pid: i32,
+    /// Parent's process id.
+    pub ppid: i32,
+    /// Effective user id, in the initial user namespace.
+    pub euid: u32,
+    /// Effective group id, in the initial user namespace.
+    pub egid: u32,
+    /// Executable path; for a kernel thread, its name without brackets.
+    pub path: Option<&'a [u8]>,
+    /// Arguments, each followed by a NUL byte, as in the process's memory.
+    pub argv: Option<&'a [u8]>,
+}
+
+/// Event classes, which are counted separately (delivered, dropped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// Fork, exec, exit and kernel-thread events.
+    Process = 0,
+    /// Socket open and close events.
+    Socket = 1,
+    /// Packets.
+    Packet = 2,
+}
+
+/// Number of event classes.
+pub const CLASSES: usize = 3;
+
+/// One counter per event class, indexed by `Class as usize`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts(pub [u64; CLASSES]);
+
+impl Counts {
+    /// Adds one to the counter of `class`.
+    pub fn bump(&mut self, class: Class) {
+        let c = &mut self.0[class as usize];
+        *c = c.saturating_add(1);
+    }
+
+    /// Whether every counter is zero.
+    pub fn is_zero(&self) -> bool {
+        self.0.iter().all(|&c| c == 0)
+    }
+
+    /// The counter of `class`.
+    pub fn get(&self, class: Class) -> u64 {
+        self.0[class as usize]
+    }
+}

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The line format of `/dev/honet`: one record per line, fields separated by one space,
+//! timestamps as `seconds.nanoseconds` of the monotonic clock (HEAD gives the boot time).
+//!
+//! Compatible with the original sensor, except that paths and arguments are escaped so that a
+//! line always splits unambiguously: in the quoted path, `"`, `\` and control bytes are written
+//! as `\xHH`; in arguments also the space. Each argument is followed by one space, as before.
+
+use super::cursor::{Cursor, Full};
+use super::params::HostId;
+use super::record::{Class, Counts, ProcessKind, ProcessRecord};
+
+fn escaped(c: &mut Cursor<'_>, bytes: &[u8], escape_space: bool) -> Result<(), Full> {
+    for &b in bytes {
+        if b < 0x20 || b == 0x7f || b == b'\\' || b == b'"' || (escape_space && b == b' ') {
+            c.put(b"\\x")?;
+            c.hex(b as u64, 2)?;
+        } else {
+            c.byte(b)?;
+        }
+    }
+    Ok(())
+}
+
+/// `<open> HEAD <boot>`, with ` {guid}` when the host id is a GUID.
+pub fn head(c: &mut Cursor<'_>, open_ns: u64, boot_wall_ns: u64, hostid: &HostId<'_>) -> Result<(), Full> {
+    c.seconds_ns(open_ns)?;
+    c.put(b" HEAD ")?;
+    c.seconds_ns(boot_wall_ns)?;
+    if let HostId::Guid(g) = hostid {
+        c.put(b" {")?;
+        c.hex(g.data1 as u64, 8)?;
+        c.byte(b'-')?;
+        c.hex(g.data2 as u64, 4)?;
+        c.byte(b'-')?;
+        c.hex(g.data3 as u64, 4)?;
+        c.byte(b'-')?;
+        for (i, b) in g.data4.iter().enumerate() {
+            if i == 2 {
+                c.byte(b'-')?;
+            }
+            c.hex(*b as u64, 2)?;
+        }
+        c.byte(b'}')?;
+    }
+    c.byte(b'\n')
+}
+
+/// A process record: `<ts> FORK|EXEC|EXIT|KTHD pid ppid euid egid`, then ` [name]` for a kernel
+/// thread or ` "path" arg arg ` when the path is known.
+pub fn process(c: &mut Cursor<'_>, ts_ns: u64, rec: &ProcessRecord<'_>) -> Result<(), Full> {
+    c.seconds_ns(ts_ns)?;
+    c.byte(b' ')?;
+    c.put(rec.kind.tag())?;
+    for v in [rec.pid as i64, rec.ppid as i64, rec.euid as i32 as i64, rec.egid as i32 as i64] {
+        c.byte(b' ')?;
+        c.dec_signed(v)?;
+    }
+    match (rec.kind, rec.path) {
+        (ProcessKind::Kthread, Some(name)) => {
+            c.put(b" [")?;
+            escaped(c, name, true)?;
+            c.byte(b']')?;
+        }
+        (_, Some(path)) => {
+            c.put(b" \"")?;
+            escaped(c, path, false)?;
+            c.put(b"\" ")?;
+            let argv = rec.argv.unwrap_or(&[]);
+            let argv = argv.strip_suffix(&[0]).unwrap_or(argv);
+            if !argv.is_empty() {
+                for arg in argv.split(|&b| b == 0) {
+                    escaped(c, arg, true)?;
+                    c.byte(b' ')?;
+                }
+            }
+        }
+        _ => {}
+    }
+    c.byte(b'\n')
+}
+
+/// `<ts> LOST <process> <socket> <packet>`: events this reader dropped at this point because its
+/// ring was full.
+pub fn lost(c: &mut Cursor<'_>, ts_ns: u64, gap: &Counts) -> Result<(), Full> {
+    c.seconds_ns(ts_ns)?;
+    c.put(b" LOST")?;
+    for class in [Class::Process, Class::Socket, Class::Packet] {
+        c.byte(b' ')?;
+        c.dec(gap.get(class))?;
+    }
+    c.byte(b'\n')
+}
+
+/// Splits one argument list as [`process`] prints it back into the raw arguments (for tests and
+/// tools that parse `/dev/honet`): undoes the `\xHH` escapes of one field.
+pub fn unescape_field<'o>(field: &[u8], out: &'o mut [u8]) -> Option<&'o [u8]> {
+    let mut i = 0;
+    let mut n = 0;
+    while i < field.len() {
+        let b = if field[i] == b'\\' {
+            let h = field.get(i + 2..i + 4)?;
+            let s = core::str::from_utf8(h).ok()?;
+            i += 4;
+            u8::from_str_radix(s, 16).ok()?
+        } else {
+            i += 1;
+            field[i - 1]
+        };
+        *out.get_mut(n)? = b;
+        n += 1;
+    }
+    Some(&out[..n])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::parse_guid;
+    use proptest::prelude::*;
+    use std::vec::Vec;
+
+    fn render(f: impl FnOnce(&mut Cursor<'_>) -> Result<(), Full>) -> std::string::String {
+        let mut buf = std::vec![0u8; 4096];
+        let mut c = Cursor::new(&mut buf);
+        f(&mut c).unwrap();
+        let n = c.len();
+        std::string::String::from_utf8(buf[..n].to_vec()).unwrap()
+    }
+
+    #[test]
+    fn lines_like_the_original() {
+        let g = parse_guid(b"{0fa1b2c3-d4e5-f607-1829-3a4b5c6d7e8f}").unwrap();
+        assert_eq!(
+            render(|c| head(c, 412_004_211_873, 1_436_812_345_123_456_789, &HostId::Guid(g))),
+            "412.004211873 HEAD 1436812345.123456789 {0fa1b2c3-d4e5-f607-1829-3a4b5c6d7e8f}\n"
+        );
+        assert_eq!(render(|c| head(c, 1, 2, &HostId::Text(b"x"))), "0.000000001 HEAD 0.000000002\n");
+        let exec = ProcessRecord {
+            kind: ProcessKind::Exec,
+            pid: 2345,
+            ppid: 2300,
+            euid: 1000,
+            egid: 1000,
+            path: Some(b"/usr/bin/curl"),
+            argv: Some(b"curl\0-s\0http://example.com/\0"),
+        };
+        assert_eq!(
+            render(|c| process(c, 951_000_530_911, &exec)),
+            "951.000530911 EXEC 2345 2300 1000 1000 \"/usr/bin/curl\" curl -s http://example.com/ \n"
+        );
+        let kthd = ProcessRecord { kind: ProcessKind::Kthread, pid: 2, ppid: 0, euid: 0, egid: 0, path: Some(b"kthreadd"), argv: None };
+        assert_eq!(render(|c| process(c, 4_000_000, &kthd)), "0.004000000 KTHD 2 0 0 0 [kthreadd]\n");
+        let exit = ProcessRecord { kind: ProcessKind::Exit, path: None, argv: None, ..exec };
+        assert_eq!(render(|c| process(c, 952_500_000_000, &exit)), "952.500000000 EXIT 2345 2300 1000 1000\n");
+        assert_eq!(render(|c| lost(c, 5, &Counts([3, 0, 9]))), "0.000000005 LOST 3 0 9\n");
+    }
+
+    #[test]
+    fn escapes_keep_fields_apart() {
+        let rec = ProcessRecord {
+            kind: ProcessKind::Exec,
+            pid: 1,
+            ppid: 0,
+            euid: u32::MAX,
+            egid: 0,
+            path: Some(b"/tmp/a \"b\"\\c"),
+            argv: Some("x y\0z\nw\0ü\0".as_bytes()),
+        };
+        assert_eq!(
+            render(|c| process(c, 0, &rec)),
+            "0.000000000 EXEC 1 0 -1 0 \"/tmp/a \\x22b\\x22\\x5cc\" x\\x20y z\\x0aw ü \n"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn arguments_survive_escaping(args in proptest::collection::vec(proptest::collection::vec(1u8..=255, 1..20), 1..6)) {
+            let mut argv = Vec::new();
+            for a in &args { argv.extend_from_slice(a); argv.push(0); }
+            let rec = ProcessRecord { kind: ProcessKind::Exec, pid: 1, ppid: 1, euid: 0, egid: 0, path: Some(b"/p"), argv: Some(&argv) };
+            let mut buf = std::vec![0u8; 8192];
+            let mut c = Cursor::new(&mut buf);
+            process(&mut c, 0, &rec).unwrap();
+            let n = c.len();
+            let line = &buf[..n];
+            prop_assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1);
+            let after = line.windows(2).position(|w| w == b"\" ").unwrap() + 2;
+            let fields: Vec<&[u8]> = line[after..n - 1].split(|&b| b == b' ').filter(|f| !f.is_empty()).collect();
+            prop_assert_eq!(fields.len(), args.len());
+            for (f, a) in fields.iter().zip(&args) {
+                let mut out = [0u8; 64];
+                prop_assert_eq!(unescape_field(f, &mut out), Some(&a[..]));
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Implementation of hone_glue.h; included once by each module's shim.c. */
+
+#include <linux/cred.h>
+#include <linux/poll.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+#include <linux/timekeeping.h>
+#include <linux/uidgid.h>
+#include <linux/user_namespace.h>
+#include <linux/wait.h>
+
+#include "hone_glue.h"
+
+static_assert(sizeof(struct hone_task_ids) == 32, "hone_task_ids layout is shared with Rust");
+
+unsigned long hone_spin_lock_irqsave(spinlock_t *lock)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(lock, flags);
+	return flags;
+}
+
+void hone_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags)
+{
+	spin_unlock_irqrestore(lock, flags);
+}
+
+void hone_waitqueue_init(struct wait_queue_head *wq)
+{
+	init_waitqueue_head(wq);
+}
+
+void hone_waitqueue_wake(struct wait_queue_head *wq)
+{
+	if (wq_has_sleeper(wq))
+		wake_up_interruptible_poll(wq, EPOLLIN | EPOLLRDNORM);
+}
+
+int hone_waitqueue_wait(struct wait_queue_head *wq, bool (*ready)(void *data), void *data)
+{
+	return wait_event_interruptible(*wq, ready(data));
+}
+
+u64 hone_clock_mono_ns(void)
+{
+	return ktime_get_ns();
+}
+
+s64 hone_clock_real_offset_ns(void)
+{
+	return ktime_to_ns(ktime_mono_to_real(0));
+}
+
+void hone_task_ids(struct task_struct *task, struct hone_task_ids *ids)
+{
+	const struct cred *cred;
+
+	rcu_read_lock();
+	ids->pid = task_tgid_nr(task);
+	ids->ppid = task_tgid_nr(rcu_dereference(task->real_parent));
+	cred = __task_cred(task);
+	ids->euid = from_kuid_munged(&init_user_ns, cred->euid);
+	ids->egid = from_kgid_munged(&init_user_ns, cred->egid);
+	rcu_read_unlock();
+	ids->flags = 0;
+	if (task->flags & PF_KTHREAD)
+		ids->flags |= HONE_TASK_KTHREAD;
+	if (task->flags & PF_FORKNOEXEC)
+		ids->flags |= HONE_TASK_FORKNOEXEC;
+	if (thread_group_leader(task))
+		ids->flags |= HONE_TASK_LEADER;
+	if (task->signal && atomic_read(&task->signal->live) == 0)
+		ids->flags |= HONE_TASK_GROUP_DEAD;
+	ids->start_ns = task->start_time;
+}
+
+int hone_task_comm(struct task_struct *task, char *buf, int len)
+{
+	char comm[TASK_COMM_LEN];
+	int n;
+
+	__get_task_comm(comm, sizeof(comm), task);
+	n = min_t(int, strnlen(comm, sizeof(comm)), len);
+	memcpy(buf, comm, n);
+	return n;
+}

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A spinlock that disables interrupts while held.
+//!
+//! 6.12's `kernel::sync::SpinLock` takes a plain `spin_lock()`, which deadlocks when the same
+//! lock is taken by a reader in process context and by an event hook in softirq or interrupt
+//! context on the same CPU. Hone's rings are fed from tracepoints and netfilter hooks, so they
+//! use this backend instead.
+
+use kernel::bindings;
+use kernel::sync::lock::{Backend, Lock};
+
+/// Backend of [`IrqSpinLock`]: `spin_lock_irqsave`/`spin_unlock_irqrestore`.
+pub struct IrqSpinBackend;
+
+/// A `spinlock_t` taken with interrupts disabled.
+pub type IrqSpinLock<T> = Lock<T, IrqSpinBackend>;
+
+// SAFETY: `spinlock_t` gives mutual exclusion between `lock` and `unlock`; `relock` uses the
+// default implementation, which calls `lock` again (the same method).
+unsafe impl Backend for IrqSpinBackend {
+    type State = bindings::spinlock_t;
+    type GuardState = kernel::ffi::c_ulong;
+
+    unsafe fn init(
+        ptr: *mut Self::State,
+        name: *const kernel::ffi::c_char,
+        key: *mut bindings::lock_class_key,
+    ) {
+        // SAFETY: the caller guarantees that `ptr` is valid for writes and that `name` and `key`
+        // stay valid for reads for as long as the lock exists.
+        unsafe { bindings::__spin_lock_init(ptr, name, key) }
+    }
+
+    unsafe fn lock(ptr: *mut Self::State) -> Self::GuardState {
+        // SAFETY: the caller guarantees that `ptr` points to a spinlock initialised by `init`.
+        unsafe { crate::shim::hone_spin_lock_irqsave(ptr) }
+    }
+
+    unsafe fn unlock(ptr: *mut Self::State, flags: &Self::GuardState) {
+        // SAFETY: the caller owns the lock, and `flags` came from the `lock` call that took it.
+        unsafe { crate::shim::hone_spin_unlock_irqrestore(ptr, *flags) }
+    }
+}
