@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make test`: installs what is missing, runs the host tests (cargo) and the in-VM tests
+# (real modules, real processes, checked against ground truth), and ends with one line
+# `N passed, N failed`. Exits non-zero on any failure.
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+export PATH="$HOME/.cargo/bin:$PATH"
+passed=0
+failed=0
+
+count_cargo() {
+	# Adds up cargo's "test result: ok. N passed; M failed" lines.
+	local p f
+	p=$(grep -o '[0-9]* passed' "$1" | awk '{s+=$1} END {print s+0}')
+	f=$(grep -o '[0-9]* failed' "$1" | awk '{s+=$1} END {print s+0}')
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+"$repo/scripts/deps.sh" || { echo "test: installing dependencies failed"; echo "0 passed, 1 failed"; exit 1; }
+
+log=$(mktemp)
+for manifest in rust/hone/Cargo.toml tools/Cargo.toml; do
+	echo "== cargo test ($manifest)"
+	if ! cargo test --quiet --manifest-path "$repo/$manifest" 2>&1 | tee "$log"; then
+		grep -q "test result" "$log" || failed=$((failed + 1))
+	fi
+	count_cargo "$log"
+done
+
+echo "== VM tests"
+results=$(mktemp -d)
+touch "$results/results.txt"
+"$repo/scripts/vm.sh" --rwdir "$results" -- \
+	"cd \$HONE_REPO/tests/vm && /usr/bin/python3 test_process.py \$HONE_STAGE \$HONE_TOOLS $results/results.txt" \
+	> "$results/console.txt" 2>&1
+vm_rc=$?
+vm_pass=$(grep -c '^ok - ' "$results/results.txt")
+vm_fail=$(grep -c '^not ok - ' "$results/results.txt")
+cat "$results/results.txt"
+if ! grep -q '^vm: .* passed, .* failed' "$results/results.txt"; then
+	echo "test: the VM run did not finish (exit $vm_rc); its console:"
+	tail -n 60 "$results/console.txt"
+	vm_fail=$((vm_fail + 1))
+fi
+passed=$((passed + vm_pass))
+failed=$((failed + vm_fail))
+rm -rf "$results" "$log"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

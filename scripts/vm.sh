@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boots the test kernel in a virtme-ng VM (TCG) with Hone's modules staged, and runs a command
+# in it. Usage: scripts/vm.sh [--rwdir DIR] -- COMMAND...
+# Inside the VM, $HONE_STAGE is the module tree for `modprobe -d`, $HONE_TOOLS the tools'
+# directory and $HONE_REPO the repository.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cache=${HONE_CACHE:-$HOME/.cache/hone}
+export PATH="$HOME/.cargo/bin:$PATH"
+
+rwdirs=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--rwdir) rwdirs+=("--rwdir=$2"); shift 2 ;;
+	--) shift; break ;;
+	*) break ;;
+	esac
+done
+
+kdir=$("$repo/scripts/kernel.sh")
+krel=$(cat "$kdir/include/config/kernel.release")
+echo "vm: building modules against $kdir" >&2
+make -s -C "$kdir" M="$repo" LLVM=1 modules >&2
+echo "vm: building tools" >&2
+cargo build --quiet --release --manifest-path "$repo/tools/Cargo.toml" >&2
+
+# The VM sees the host's file system, so stage the modules where it can find them: the test
+# kernel's own modules (nf_socket_*) and Hone's, with depmod's dependency index.
+stage=$cache/stage
+rm -rf "$stage"
+cp -a "$kdir/../modroot" "$stage"
+make -s -C "$kdir" M="$repo" LLVM=1 INSTALL_MOD_PATH="$stage" INSTALL_MOD_STRIP=1 modules_install >&2
+depmod -b "$stage" "$krel"
+
+cmd="export HONE_STAGE=$stage HONE_TOOLS=$repo/tools/target/release HONE_REPO=$repo; $*"
+echo "vm: booting $krel (TCG)" >&2
+exec vng --run "$kdir/arch/x86/boot/bzImage" --disable-kvm --cpus 2 --memory 2G --user root \
+	"${rwdirs[@]}" --exec "$cmd"

@@ -1,0 +1,234 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Helpers for Hone's in-VM tests: module loading, device readers, parsers of both formats.
+
+Runs inside the test VM (as root), against the real modules and real processes.
+"""
+
+import os
+import re
+import select
+import struct
+import subprocess
+import threading
+import time
+
+MODULES = ["honeevent", "hone_notify", "process_notify", "socket_notify", "packet_notify"]
+
+
+class Results:
+    """Collects checks; each prints `ok - name` or `not ok - name: why`."""
+
+    def __init__(self, path):
+        self.passed = 0
+        self.failed = 0
+        self.out = open(path, "a") if path else None
+
+    def emit(self, line):
+        print(line, flush=True)
+        if self.out:
+            self.out.write(line + "\n")
+            self.out.flush()
+
+    def check(self, name, cond, detail=""):
+        if cond:
+            self.passed += 1
+            self.emit(f"ok - {name}")
+        else:
+            self.failed += 1
+            self.emit(f"not ok - {name}" + (f": {detail}" if detail else ""))
+        return cond
+
+
+class Modules:
+    """Loads and unloads the module chain from the staged module tree."""
+
+    def __init__(self, stage):
+        self.stage = stage
+
+    def modprobe(self, *args):
+        return subprocess.run(["modprobe", "-d", self.stage, *args], capture_output=True, text=True)
+
+    def load(self, **params):
+        args = ["honeevent"] + [f"{k}={v}" for k, v in params.items()]
+        return self.modprobe(*args)
+
+    def rmmod(self, name):
+        return subprocess.run(["rmmod", name], capture_output=True, text=True)
+
+    def unload_all(self):
+        # kmod's `modprobe -r honeevent` removes honeevent and hone_notify but not the notifiers
+        # below them (it tries those first, while they are still in use), so name all five.
+        return self.modprobe("-r", *MODULES)
+
+    @staticmethod
+    def loaded():
+        with open("/proc/modules") as f:
+            return {line.split()[0] for line in f}
+
+
+def param(name, module="honeevent"):
+    with open(f"/sys/module/{module}/parameters/{name}") as f:
+        return f.read().rstrip("\n")
+
+
+class DeviceReader:
+    """Reads a device in a thread with `chunk`-sized reads, by poll() or by blocking read().
+
+    A blocking reader is woken up for closing by a new event, so it may stop in the middle of
+    a record: close() returns the complete records only.
+    """
+
+    def __init__(self, path, chunk=4096, blocking=False):
+        self.path = path
+        self.chunk = chunk
+        self.blocking = blocking
+        self.fd = os.open(path, os.O_RDONLY)
+        self.buf = bytearray()
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.error = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        poller = select.poll()
+        poller.register(self.fd, select.POLLIN)
+        try:
+            while not self.stop.is_set():
+                if not self.blocking and not poller.poll(100):
+                    continue
+                data = os.read(self.fd, self.chunk)
+                if len(data) > self.chunk:
+                    raise AssertionError(f"read returned {len(data)} > {self.chunk} bytes")
+                with self.lock:
+                    self.buf += data
+        except Exception as e:  # noqa: BLE001 - reported by the test
+            self.error = e
+
+    def data(self):
+        with self.lock:
+            return bytes(self.buf)
+
+    def wait_quiet(self, quiet=1.0, limit=60.0):
+        """Waits until nothing new arrived for `quiet` seconds."""
+        end = time.time() + limit
+        last = -1
+        while time.time() < end:
+            n = len(self.data())
+            if n == last:
+                return
+            last = n
+            time.sleep(quiet)
+
+    def close(self):
+        self.stop.set()
+        if self.blocking:
+            # A blocking read returns once any event arrives.
+            subprocess.run(["/bin/true"])
+        self.thread.join(10)
+        os.close(self.fd)
+        data = self.data()
+        if not self.blocking:
+            return data
+        if self.path.endswith("t"):
+            return data[:data.rfind(b"\n") + 1]
+        return data[:complete_blocks(data)]
+
+
+def complete_blocks(data):
+    """Length of the whole PCAP-NG blocks at the start of `data`."""
+    off = 0
+    while len(data) - off >= 8:
+        (blen,) = struct.unpack_from("<I", data, off + 4)
+        if blen < 12 or off + blen > len(data):
+            break
+        off += blen
+    return off
+
+
+def unescape(field):
+    """Undoes the \\xHH escapes of a /dev/honet field."""
+    return re.sub(rb"\\x([0-9a-f]{2})", lambda m: bytes([int(m.group(1), 16)]), field)
+
+
+def parse_text(data):
+    """Parses /dev/honet lines into dicts; raises on a malformed line."""
+    records = []
+    for line in data.split(b"\n"):
+        if not line:
+            continue
+        parts = line.split(b" ", 2)
+        ts, tag = parts[0], parts[1].decode()
+        if not re.fullmatch(rb"\d+\.\d{9}", ts):
+            raise ValueError(f"bad timestamp in {line!r}")
+        rec = {"ts": float(ts), "tag": tag, "line": line}
+        rest = parts[2] if len(parts) > 2 else b""
+        if tag == "HEAD":
+            f = rest.split(b" ")
+            rec["boot"] = float(f[0])
+            rec["guid"] = f[1].decode() if len(f) > 1 else None
+        elif tag in ("FORK", "EXEC", "EXIT", "KTHD"):
+            f = rest.split(b" ", 4)
+            rec.update(pid=int(f[0]), ppid=int(f[1]), uid=int(f[2]), gid=int(f[3]), path=None, argv=None)
+            tail = f[4] if len(f) > 4 else b""
+            if tag == "KTHD" and tail:
+                rec["path"] = unescape(tail[1:-1])
+            elif tail.startswith(b'"'):
+                end = tail.index(b'"', 1)
+                rec["path"] = unescape(tail[1:end])
+                args = tail[end + 2:]
+                if not args.endswith(b" ") and args:
+                    raise ValueError(f"argv does not end with a space: {line!r}")
+                rec["argv"] = [unescape(a) for a in args[:-1].split(b" ")] if args else []
+            elif tail:
+                raise ValueError(f"unexpected tail in {line!r}")
+        elif tag == "LOST":
+            f = rest.split(b" ")
+            rec.update(process=int(f[0]), socket=int(f[1]), packet=int(f[2]))
+        else:
+            raise ValueError(f"unknown record {line!r}")
+        records.append(rec)
+    return records
+
+
+def pcapng_blocks(data):
+    """Splits a little-endian PCAP-NG stream into (type, body) pairs; raises if malformed."""
+    blocks = []
+    off = 0
+    while off < len(data):
+        if len(data) - off < 12:
+            raise ValueError(f"truncated block at offset {off}")
+        btype, blen = struct.unpack_from("<II", data, off)
+        if blen % 4 or blen < 12 or off + blen > len(data):
+            raise ValueError(f"bad block length {blen} at offset {off}")
+        (trailer,) = struct.unpack_from("<I", data, off + blen - 4)
+        if trailer != blen:
+            raise ValueError(f"length mismatch at offset {off}")
+        blocks.append((btype, data[off + 8:off + blen - 4]))
+        off += blen
+    return blocks
+
+
+def options(body):
+    """(code, value) pairs of an options area."""
+    out = []
+    off = 0
+    while off + 4 <= len(body):
+        code, length = struct.unpack_from("<HH", body, off)
+        if code == 0:
+            break
+        out.append((code, body[off + 4:off + 4 + length]))
+        off += 4 + length + (-length % 4)
+    return out
+
+
+def dump(tools, data):
+    """Decodes a /dev/hone capture with hone-dump into text records."""
+    p = subprocess.run([os.path.join(tools, "hone-dump")], input=data, capture_output=True)
+    if p.returncode != 0:
+        raise ValueError(f"hone-dump failed: {p.stderr.decode(errors='replace')}")
+    return parse_text(p.stdout)
+
+
+def dmesg():
+    return subprocess.run(["dmesg"], capture_output=True, text=True).stdout

@@ -1,0 +1,354 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""In-VM tests of the module chain and process events, against ground truth.
+
+Usage (inside the test VM, as root): test_process.py STAGE TOOLS RESULTS
+  STAGE    module tree for `modprobe -d` (the test kernel's modules plus Hone's, depmod'ed)
+  TOOLS    directory holding the hone-dump binary
+  RESULTS  file to append `ok`/`not ok` lines to
+"""
+
+import errno
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+
+from honetest import (DeviceReader, Modules, Results, dmesg, dump, options, param,
+                      parse_text, pcapng_blocks)
+
+STAGE, TOOLS, RESULTS = sys.argv[1:4]
+R = Results(RESULTS)
+M = Modules(STAGE)
+ME = os.getpid()
+
+
+def records_of(recs, pid):
+    return [r for r in recs if r.get("pid") == pid and r["tag"] in ("FORK", "EXEC", "EXIT")]
+
+
+def test_load_and_params():
+    r = M.load()
+    R.check("modprobe honeevent loads the chain", r.returncode == 0, r.stderr)
+    loaded = Modules.loaded()
+    R.check("all five modules are loaded", all(m in loaded for m in
+            ["honeevent", "hone_notify", "process_notify", "socket_notify", "packet_notify"]), str(loaded))
+    defaults = {"devname": "hone", "hostid": "", "comment": "", "snaplen": "0", "pageorder": "3"}
+    got = {k: param(k) for k in defaults}
+    R.check("parameter defaults", got == defaults, str(got))
+    major = int(param("major"))
+    st = os.stat("/dev/hone")
+    stt = os.stat("/dev/honet")
+    R.check("major parameter holds the dynamic major in use",
+            major > 0 and os.major(st.st_rdev) == major and os.minor(st.st_rdev) == 0
+            and os.major(stt.st_rdev) == major and os.minor(stt.st_rdev) == 1,
+            f"param {major}, /dev/hone {os.major(st.st_rdev)}:{os.minor(st.st_rdev)}")
+    R.check("device nodes are root-only (0600)", (st.st_mode & 0o777) == 0o600, oct(st.st_mode))
+    for flags in (os.O_WRONLY, os.O_RDWR):
+        try:
+            fd = os.open("/dev/hone", flags)
+            os.close(fd)
+            R.check(f"open with flags {flags} is refused", False, "open succeeded")
+        except OSError as e:
+            R.check(f"open with flags {flags} is refused with EINVAL", e.errno == errno.EINVAL, str(e))
+
+
+def test_bad_params():
+    r = M.rmmod("honeevent")
+    R.check("honeevent unloads alone", r.returncode == 0, r.stderr)
+    bad = {
+        "hostid={not-a-guid}": "hostid",
+        "hostid={0fa1b2c3-d4e5-f607-1829-3a4b5c6d7e8}": "hostid",
+        "pageorder=11": "pageorder",
+        "pageorder=-1": "pageorder",
+        "snaplen=-1": "snaplen",
+        "snaplen=70000": "snaplen",
+        "devname=a/b": "devname",
+        "major=-1": "major",
+    }
+    for arg, name in bad.items():
+        before = len(dmesg())
+        r = M.modprobe("honeevent", arg)
+        log = dmesg()[before:]
+        R.check(f"load with {arg} fails with a clear message",
+                r.returncode != 0 and f"invalid parameter {name}" in log and "honeevent" not in Modules.loaded(),
+                f"rc={r.returncode} log={log.strip()!r}")
+    guid = "{0fa1b2c3-d4e5-f607-1829-3a4b5c6d7e8f}"
+    r = M.modprobe("honeevent", "devname=hx", f"hostid={guid}", "comment=lab\\040one", "pageorder=1")
+    R.check("load with valid custom parameters", r.returncode == 0, r.stderr)
+    R.check("custom devname creates /dev/hx and /dev/hxt",
+            os.path.exists("/dev/hx") and os.path.exists("/dev/hxt") and not os.path.exists("/dev/hone"))
+    t = DeviceReader("/dev/hxt")
+    p = DeviceReader("/dev/hx")
+    t.wait_quiet(0.5)
+    p.wait_quiet(0.5)
+    head = parse_text(t.close())[0]
+    R.check("text HEAD carries the GUID host id", head["tag"] == "HEAD" and head["guid"] == guid, str(head))
+    blocks = pcapng_blocks(p.close())
+    shb_opts = dict(options(blocks[0][1][16:]))
+    want_hostid = struct.pack("<IIHH", 1, 0x0FA1B2C3, 0xD4E5, 0xF607) + bytes.fromhex("18293a4b5c6d7e8f")
+    R.check("SHB option 257 is the GUID in the original's 20-byte form", shb_opts.get(257) == want_hostid,
+            repr(shb_opts.get(257)))
+    R.check("SHB comment has \\040 turned into a space", shb_opts.get(1) == b"lab one", repr(shb_opts.get(1)))
+    r = M.rmmod("honeevent")
+    R.check("custom honeevent unloads", r.returncode == 0, r.stderr)
+    r = M.load()
+    R.check("default honeevent reloads", r.returncode == 0, r.stderr)
+
+
+def run_known_programs(workdir):
+    """Starts the known programs; returns the ground truth of what each must produce."""
+    truth = {}
+    # A child that forks and never execs.
+    child = os.fork()
+    if child == 0:
+        time.sleep(0.3)
+        os._exit(0)
+    os.waitpid(child, 0)
+    truth["fork-only"] = {"pid": child, "events": [("FORK", ME, 0, 0, None, None), ("EXIT", ME, 0, 0, None, None)]}
+    # An exec of a known path with spaces and non-ASCII in path and arguments, as another user.
+    path = os.path.join(workdir, "hone dir", "trüe")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    os.chmod(workdir, 0o755)
+    os.chmod(os.path.dirname(path), 0o755)
+    shutil.copy("/usr/bin/true", path)
+    os.chmod(path, 0o755)
+    argv = ["trüe", "arg with spaces", "ünïcödé", "tab\there", 'quote"back\\slash']
+    start = time.time()
+    proc = subprocess.Popen(argv, executable=path, user=65534, group=65534, extra_groups=[])
+    proc.wait()
+    end = time.time()
+    bpath = path.encode()
+    bargv = [a.encode() for a in argv]
+    truth["exec"] = {
+        "pid": proc.pid, "start": start, "end": end,
+        "events": [("FORK", ME, 0, 0, None, None), ("EXEC", ME, 65534, 65534, bpath, bargv),
+                   ("EXIT", ME, 65534, 65534, None, None)],
+    }
+    return truth
+
+
+def compare(name, recs, truth):
+    for case, t in truth.items():
+        got = [(r["tag"], r["ppid"], r["uid"], r["gid"], r["path"], r["argv"]) for r in records_of(recs, t["pid"])]
+        R.check(f"{name}: exactly the records of the {case} program (pid {t['pid']})", got == t["events"],
+                f"got {got}, want {t['events']}")
+
+
+def test_live_events():
+    workdir = "/tmp/hone-test"
+    os.makedirs(workdir, exist_ok=True)
+    text_a = DeviceReader("/dev/honet", chunk=13)
+    text_b = DeviceReader("/dev/honet", chunk=1, blocking=True)
+    pcap = DeviceReader("/dev/hone", chunk=4096, blocking=True)
+    opened_mono = time.monotonic()
+    time.sleep(0.5)
+    truth = run_known_programs(workdir)
+    for rd in (text_a, text_b, pcap):
+        rd.wait_quiet(1.0)
+    a, b, p = text_a.close(), text_b.close(), pcap.close()
+    for name, rd in (("poll reader", text_a), ("1-byte reader", text_b), ("pcapng reader", pcap)):
+        R.check(f"{name} saw no read error", rd.error is None, repr(rd.error))
+    try:
+        ra, rb = parse_text(a), parse_text(b)
+        R.check("both text streams parse", True)
+    except ValueError as e:
+        R.check("both text streams parse", False, str(e))
+        with open(RESULTS + ".a", "wb") as f:
+            f.write(a)
+        with open(RESULTS + ".b", "wb") as f:
+            f.write(b)
+        return
+    head = ra[0]
+    boot = time.time() - time.clock_gettime(time.CLOCK_MONOTONIC)
+    R.check("text stream starts with HEAD: open time and boot time are right",
+            head["tag"] == "HEAD" and abs(head["ts"] - opened_mono) < 2 and abs(head["boot"] - boot) < 2,
+            f"{head} vs open {opened_mono} boot {boot}")
+    compare("/dev/honet", ra, truth)
+    known = {t["pid"] for t in truth.values()}
+    sel = lambda recs: [r["line"].split(b" ", 1)[1] for r in recs if r.get("pid") in known]
+    R.check("two readers at once (13-byte polled and 1-byte blocking reads) see the same events",
+            sel(ra) == sel(rb) and len(sel(ra)) > 0, f"{sel(ra)} vs {sel(rb)}")
+    try:
+        blocks = pcapng_blocks(p)
+        R.check("/dev/hone is a well-formed block stream", True)
+    except ValueError as e:
+        R.check("/dev/hone is a well-formed block stream", False, str(e))
+        return
+    shb, idb = blocks[0], blocks[1]
+    shb_opts = dict(options(shb[1][16:]))
+    R.check("stream opens with SHB (magic, v1.0, shb_os, shb_userappl)",
+            shb[0] == 0x0A0D0D0A and struct.unpack_from("<IHH", shb[1]) == (0x1A2B3C4D, 1, 0)
+            and shb_opts.get(3, b"").startswith(b"Linux ") and shb_opts.get(4, b"").startswith(b"Hone "),
+            repr(shb_opts))
+    R.check("then one IDB: LINKTYPE_RAW, snaplen 0, the original description",
+            idb[0] == 1 and struct.unpack_from("<HHI", idb[1]) == (101, 0, 0)
+            and dict(options(idb[1][8:])).get(3) == b"Hone Capture Pseudo-device", repr(idb))
+    try:
+        rp = dump(TOOLS, p)
+        R.check("hone-dump decodes /dev/hone", True)
+    except ValueError as e:
+        R.check("hone-dump decodes /dev/hone", False, str(e))
+        return
+    compare("/dev/hone", rp, truth)
+    ex = [r for r in records_of(rp, truth["exec"]["pid"]) if r["tag"] == "EXEC"]
+    R.check("PCAP-NG exec timestamp is the wall-clock time of the exec",
+            len(ex) == 1 and truth["exec"]["start"] - 0.01 <= ex[0]["ts"] <= truth["exec"]["end"] + 0.01,
+            f"{ex} not in [{truth['exec']['start']}, {truth['exec']['end']}]")
+    pblocks = [b for b in blocks if b[0] == 0x101]
+    R.check("process blocks carry no event option for EXEC, 1 for FORK, 0xFFFFFFFF for EXIT",
+            all(dict(options(b[1][12:])).get(2) in (None, b"\x01\0\0\0", b"\xff\xff\xff\xff", b"\x02\0\0\0")
+                for b in pblocks) and len(pblocks) > 0)
+
+
+def test_snapshot():
+    rd = DeviceReader("/dev/honet")
+    rd.wait_quiet(1.0)
+    recs = parse_text(rd.close())
+    by_pid = {}
+    for r in recs:
+        if r["tag"] in ("EXEC", "FORK", "KTHD"):
+            by_pid.setdefault(r["pid"], r)
+
+    def truth(pid):
+        exe = os.readlink(f"/proc/{pid}/exe").encode()
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().rstrip(b"\0").split(b"\0")
+        return exe, argv
+
+    for name, pid in (("pid 1", 1), ("the test's shell", os.getppid()), ("the test itself", ME)):
+        r = by_pid.get(pid)
+        exe, argv = truth(pid)
+        R.check(f"snapshot lists {name} with its path and argv",
+                r is not None and r["tag"] == "EXEC" and r["path"] == exe and r["argv"] == argv,
+                f"{r} vs {exe} {argv}")
+    kthreadd = by_pid.get(2)
+    R.check("snapshot lists kthreadd as a kernel thread",
+            kthreadd is not None and kthreadd["tag"] == "KTHD" and kthreadd["path"] == b"kthreadd", str(kthreadd))
+
+
+def test_nonblocking():
+    fd = os.open("/dev/honet", os.O_RDONLY | os.O_NONBLOCK)
+    got = b""
+    eagain = False
+    for _ in range(100000):
+        try:
+            got += os.read(fd, 777)
+        except BlockingIOError:
+            eagain = True
+            break
+    os.close(fd)
+    R.check("O_NONBLOCK reads return the snapshot, then EAGAIN", eagain and got.startswith(b"") and b" HEAD " in got)
+
+
+def test_loss_under_fork_storm():
+    r = M.rmmod("honeevent")
+    r2 = M.load(pageorder=0)
+    R.check("honeevent reloads with pageorder=0", r.returncode == 0 and r2.returncode == 0, r.stderr + r2.stderr)
+    fd = os.open("/dev/honet", os.O_RDONLY)
+    pfd = os.open("/dev/hone", os.O_RDONLY)
+    storm = set()
+    n = 400
+    for _ in range(n):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        storm.add(pid)
+        os.waitpid(pid, 0)
+    data = b""
+    pdata = b""
+    os.set_blocking(fd, False)
+    os.set_blocking(pfd, False)
+    for f, acc in ((fd, "t"), (pfd, "p")):
+        while True:
+            try:
+                chunk = os.read(f, 65536)
+            except BlockingIOError:
+                break
+            if acc == "t":
+                data += chunk
+            else:
+                pdata += chunk
+    recs = parse_text(data)
+    delivered = sum(1 for r in recs if r.get("pid") in storm and r["tag"] in ("FORK", "EXIT"))
+    lost = sum(r["process"] for r in recs if r["tag"] == "LOST")
+    R.check("a 128-slot ring under a fork storm drops events and says so", lost > 0 and delivered < 2 * n,
+            f"delivered {delivered}, lost {lost}")
+    R.check("every storm event is either delivered or counted as lost",
+            2 * n <= delivered + lost <= 2 * n + 50, f"delivered {delivered} + lost {lost} vs {2 * n}")
+    try:
+        rp = dump(TOOLS, pdata)
+        plost = sum(r["process"] for r in rp if r["tag"] == "LOST")
+        pdel = sum(1 for r in rp if r.get("pid") in storm and r["tag"] in ("FORK", "EXIT"))
+        R.check("the PCAP-NG reader reports its loss in Interface Statistics Blocks",
+                plost > 0 and 2 * n <= pdel + plost <= 2 * n + 50, f"delivered {pdel}, lost {plost}")
+    except ValueError as e:
+        R.check("the PCAP-NG reader reports its loss in Interface Statistics Blocks", False, str(e))
+    # The reader keeps working after the loss.
+    os.set_blocking(fd, True)
+    proc = subprocess.Popen(["/usr/bin/true", "after-the-storm"])
+    proc.wait()
+    tail = b""
+    deadline = time.time() + 10
+    while b"after-the-storm" not in tail and time.time() < deadline:
+        tail += os.read(fd, 65536)
+    R.check("events flow again after the loss", b"after-the-storm" in tail)
+    os.close(fd)
+    os.close(pfd)
+
+
+def test_unload():
+    fd = os.open("/dev/honet", os.O_RDONLY)
+    r = M.rmmod("honeevent")
+    R.check("rmmod honeevent is refused while a reader is open",
+            r.returncode != 0 and "honeevent" in Modules.loaded(), r.stderr)
+    r = M.rmmod("hone_notify")
+    R.check("rmmod hone_notify is refused while honeevent uses it", r.returncode != 0, r.stderr)
+    os.read(fd, 100)
+    os.close(fd)
+    r = M.unload_all()
+    left = set(["honeevent", "hone_notify", "process_notify", "socket_notify", "packet_notify"]) & Modules.loaded()
+    R.check("after close the whole chain unloads", r.returncode == 0 and not left, f"{r.stderr} still loaded: {left}")
+    r = M.load()
+    R.check("and loads again", r.returncode == 0, r.stderr)
+    r = M.unload_all()
+    R.check("and unloads again", r.returncode == 0, r.stderr)
+
+
+def test_kernel_log():
+    subprocess.run(["mount", "-t", "debugfs", "none", "/sys/kernel/debug"], capture_output=True)
+    leaks = ""
+    if os.path.exists("/sys/kernel/debug/kmemleak"):
+        time.sleep(6)  # kmemleak reports objects older than 5 s
+        for _ in range(2):
+            with open("/sys/kernel/debug/kmemleak", "w") as f:
+                f.write("scan")
+        with open("/sys/kernel/debug/kmemleak") as f:
+            leaks = f.read()
+    R.check("kmemleak is active", os.path.exists("/sys/kernel/debug/kmemleak"))
+    R.check("kmemleak finds no leak", leaks.strip() == "", leaks[:3000])
+    log = dmesg()
+    bad = [l for l in log.splitlines()
+           if any(k in l for k in ("WARNING:", "BUG:", "Oops", "general protection", "Call Trace",
+                                   "possible circular locking", "possible recursive locking",
+                                   "inconsistent lock state", "suspicious RCU usage", "unreferenced object"))]
+    R.check("kernel log has no WARNING, BUG, Oops, lockdep or kmemleak report", not bad, "\n".join(bad[:40]))
+
+
+def main():
+    signal.alarm(600)
+    for test in (test_load_and_params, test_bad_params, test_live_events, test_snapshot, test_nonblocking,
+                 test_loss_under_fork_storm, test_unload, test_kernel_log):
+        try:
+            test()
+        except Exception as e:  # noqa: BLE001 - a crashing test is a failed check
+            R.check(f"{test.__name__} ran to completion", False, f"{type(e).__name__}: {e}")
+    R.emit(f"vm: {R.passed} passed, {R.failed} failed")
+    return 0 if R.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! hone-dump: prints a Hone PCAP-NG capture (from `/dev/hone`, a file or stdin) as the text
+//! records of `/dev/honet`.
+//!
+//! A capture file holds wall-clock timestamps only, so every section starts with
+//! `0.000000000 HEAD 0.000000000` (boot time 0: the timestamps that follow are already
+//! seconds since 1970) and records carry microsecond precision. Interface Statistics Blocks
+//! written where a reader lost events become `LOST` lines with the counts of that gap.
+
+use clap::Parser;
+use hone::cursor::Cursor;
+use hone::params::{Guid, HostId};
+use hone::pcapng::{self, Endian};
+use hone::record::Counts;
+use hone::text;
+use pcap_file::pcapng::blocks::interface_statistics::InterfaceStatisticsOption;
+use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeaderOption};
+use pcap_file::pcapng::{Block, PcapNgParser};
+use pcap_file::Endianness;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(version, about = "Print a Hone PCAP-NG capture as /dev/honet text records")]
+struct Args {
+    /// Capture to read ("-" or nothing: standard input).
+    #[arg(short = 'r', long = "read", value_name = "FILE")]
+    read: Option<PathBuf>,
+}
+
+/// Drop counters of an Interface Statistics Block: process (259), socket (263) and packet
+/// (`isb_osdrop`) events the reader has lost so far.
+fn isb_drops(opts: &[InterfaceStatisticsOption<'_>], endian: Endian) -> Counts {
+    let mut c = Counts::default();
+    for o in opts {
+        match o {
+            InterfaceStatisticsOption::IsbOsDrop(v) => c.0[2] = *v,
+            InterfaceStatisticsOption::Unknown(u) if u.code == 259 || u.code == 263 => {
+                let Ok(bytes) = <[u8; 8]>::try_from(&u.value[..]) else { continue };
+                let v = match endian {
+                    Endian::Little => u64::from_le_bytes(bytes),
+                    Endian::Big => u64::from_be_bytes(bytes),
+                };
+                c.0[if u.code == 259 { 0 } else { 1 }] = v;
+            }
+            _ => {}
+        }
+    }
+    c
+}
+
+fn host_guid(opts: &[SectionHeaderOption<'_>], endian: Endian) -> Option<Guid> {
+    opts.iter().find_map(|o| match o {
+        SectionHeaderOption::Unknown(u) if u.code == 257 && u.value.len() == 20 => {
+            let v = &u.value;
+            if endian.u32(v).ok()? != 1 {
+                return None;
+            }
+            let u16_at = |i: usize| -> u16 {
+                let b = [v[i], v[i + 1]];
+                match endian {
+                    Endian::Little => u16::from_le_bytes(b),
+                    Endian::Big => u16::from_be_bytes(b),
+                }
+            };
+            let mut data4 = [0u8; 8];
+            data4.copy_from_slice(&v[12..20]);
+            Some(Guid { data1: endian.u32(&v[4..]).ok()?, data2: u16_at(8), data3: u16_at(10), data4 })
+        }
+        _ => None,
+    })
+}
+
+fn section_endian(shb: &SectionHeaderBlock<'_>) -> Endian {
+    if shb.endianness == Endianness::Big {
+        Endian::Big
+    } else {
+        Endian::Little
+    }
+}
+
+/// Decoding state across blocks.
+struct Dumper {
+    endian: Endian,
+    dropped: Counts,
+    line: Vec<u8>,
+}
+
+impl Dumper {
+    fn head(&mut self, shb: &SectionHeaderBlock<'_>) -> Result<usize, String> {
+        self.endian = section_endian(shb);
+        self.dropped = Counts::default();
+        let hostid = host_guid(&shb.options, self.endian).map(HostId::Guid).unwrap_or(HostId::None);
+        let mut c = Cursor::new(&mut self.line);
+        text::head(&mut c, 0, 0, &hostid).map_err(|_| "record too large".to_string())?;
+        Ok(c.len())
+    }
+
+    /// Formats one block into `self.line`; returns the line's length (0: nothing to print).
+    fn block(&mut self, block: &Block<'_>) -> Result<usize, String> {
+        match block {
+            Block::SectionHeader(shb) => self.head(shb),
+            Block::Unknown(u) if u.type_ == pcapng::PROCESS_BLOCK => {
+                let (rec, ts_us) =
+                    pcapng::decode_process(&u.value, self.endian).map_err(|e| format!("bad process block: {e:?}"))?;
+                let mut c = Cursor::new(&mut self.line);
+                text::process(&mut c, ts_us.saturating_mul(1000), &rec).map_err(|_| "record too large".to_string())?;
+                Ok(c.len())
+            }
+            Block::InterfaceStatistics(isb) => {
+                let total = isb_drops(&isb.options, self.endian);
+                let mut gap = Counts::default();
+                for (g, (t, d)) in gap.0.iter_mut().zip(total.0.iter().zip(self.dropped.0.iter())) {
+                    *g = t.saturating_sub(*d);
+                }
+                self.dropped = total;
+                let mut c = Cursor::new(&mut self.line);
+                text::lost(&mut c, isb.timestamp.saturating_mul(1000), &gap).map_err(|_| "record too large".to_string())?;
+                Ok(c.len())
+            }
+            _ => Ok(0),
+        }
+    }
+}
+
+fn dump(data: &[u8], out: &mut impl Write) -> Result<(), String> {
+    let (mut rest, parser) = PcapNgParser::new(data).map_err(|e| format!("offset 0: not a Hone PCAP-NG stream: {e}"))?;
+    let mut parser = parser;
+    let mut d = Dumper { endian: Endian::NATIVE, dropped: Counts::default(), line: vec![0u8; 1 << 20] };
+    let n = d.head(parser.section())?;
+    out.write_all(&d.line[..n]).map_err(|e| e.to_string())?;
+    while !rest.is_empty() {
+        let offset = data.len() - rest.len();
+        let (next, block) = parser.next_block(rest).map_err(|e| format!("offset {offset}: {e}"))?;
+        let n = d.block(&block).map_err(|e| format!("offset {offset}: {e}"))?;
+        out.write_all(&d.line[..n]).map_err(|e| e.to_string())?;
+        rest = next;
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let mut data = Vec::new();
+    let read = match args.read.as_deref() {
+        None => io::stdin().lock().read_to_end(&mut data).map_err(|e| format!("cannot read standard input: {e}")),
+        Some(p) if p.as_os_str() == "-" => {
+            io::stdin().lock().read_to_end(&mut data).map_err(|e| format!("cannot read standard input: {e}"))
+        }
+        Some(p) => std::fs::read(p).map(|d| data = d).map(|_| 0).map_err(|e| format!("cannot read {}: {e}", p.display())),
+    };
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let result = read.and_then(|_| dump(&data, &mut out));
+    let flushed = out.flush();
+    match (result, flushed) {
+        (Err(e), _) => {
+            eprintln!("hone-dump: {e}");
+            ExitCode::FAILURE
+        }
+        (Ok(()), Ok(())) => ExitCode::SUCCESS,
+        (Ok(()), Err(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        (Ok(()), Err(e)) => {
+            eprintln!("hone-dump: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
