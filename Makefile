@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Hone: `make` builds the five modules against KDIR; `make test` and `make demo` build and boot
+# their own test kernel (see README.md). The module list itself is in Kbuild.
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+CARGO ?= cargo
+
+.PHONY: all modules modules_install tools host-test test demo kernel clean help
+
+all: modules
+
+## modules: build the five modules against KDIR (needs a kernel built with CONFIG_RUST=y)
+modules:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=1 modules
+
+## modules_install: install them under /lib/modules/<release>/updates and run depmod
+modules_install: modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=1 modules_install
+	depmod -a $$(cat $(KDIR)/include/config/kernel.release)
+
+## tools: build the userspace tools (tools/target/release)
+tools:
+	$(CARGO) build --release --manifest-path tools/Cargo.toml
+
+## host-test: run the host (cargo) tests only
+host-test:
+	$(CARGO) test --manifest-path rust/hone/Cargo.toml
+	$(CARGO) test --manifest-path tools/Cargo.toml
+
+## test: install what is missing, build the test kernel, run host and in-VM tests
+test:
+	scripts/test.sh
+
+## demo: boot the test VM and watch Hone capture live
+demo:
+	scripts/demo.sh
+
+## kernel: build (or find in the cache) the Rust-enabled test kernel; prints its build dir
+kernel:
+	scripts/kernel.sh
+
+clean:
+	if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=1 clean; fi
+	$(CARGO) clean --manifest-path rust/hone/Cargo.toml
+	$(CARGO) clean --manifest-path tools/Cargo.toml
+
+help:
+	@sed -n 's/^## //p' Makefile
