@@ -542,7 +542,7 @@ pub unsafe extern "C" fn hone_reader_release(reader: *mut c_void) {
 
 struct HoneEventModule {
     _device: ChrDev,
-    config: KBox<Config>,
+    _config: KBox<Config>,
 }
 
 impl kernel::Module for HoneEventModule {
@@ -565,15 +565,15 @@ impl kernel::Module for HoneEventModule {
             config.devname,
             device.major
         );
-        Ok(HoneEventModule { _device: device, config })
+        Ok(HoneEventModule { _device: device, _config: config })
     }
 }
 
 impl Drop for HoneEventModule {
     fn drop(&mut self) {
-        // `_device` is dropped after this body, but no reader can exist any more (each holds a
-        // module reference), so nothing reads `CONFIG` from here on.
-        let _ = &self.config;
+        // The fields (device, then config) are dropped after this body. No reader exists any
+        // more (each holds a module reference) and no new open can reach this module while it
+        // is going away, so nothing reads `CONFIG` from here on.
         CONFIG.store(null_mut(), Ordering::Release);
     }
 }

@@ -233,12 +233,10 @@ impl SchedProbes for ProcessNotifier {
         if ids.flags & shim::HONE_TASK_LEADER == 0 {
             return;
         }
-        let mut ev = if ids.flags & shim::HONE_TASK_KTHREAD != 0 {
-            event(ProcessKind::Kthread, &ids, now_ns())
-        } else {
-            event(ProcessKind::Fork, &ids, now_ns())
-        };
-        if ev.kind == ProcessKind::Kthread {
+        let kthread = ids.flags & shim::HONE_TASK_KTHREAD != 0;
+        let kind = if kthread { ProcessKind::Kthread } else { ProcessKind::Fork };
+        let mut ev = event(kind, &ids, now_ns());
+        if kthread {
             ev.path = child.comm(GFP_ATOMIC);
         }
         self.publish(ev);

@@ -116,8 +116,14 @@ impl Dumper {
                     *g = t.saturating_sub(*d);
                 }
                 self.dropped = total;
+                // pcap-file 2 reads the two 32-bit halves of an ISB timestamp as one u64 in the
+                // section's byte order; on a little-endian section that swaps them.
+                let ts_us = match self.endian {
+                    Endian::Little => isb.timestamp.rotate_left(32),
+                    Endian::Big => isb.timestamp,
+                };
                 let mut c = Cursor::new(&mut self.line);
-                text::lost(&mut c, isb.timestamp.saturating_mul(1000), &gap).map_err(|_| "record too large".to_string())?;
+                text::lost(&mut c, ts_us.saturating_mul(1000), &gap).map_err(|_| "record too large".to_string())?;
                 Ok(c.len())
             }
             _ => Ok(0),
@@ -166,5 +172,75 @@ fn main() -> ExitCode {
             eprintln!("hone-dump: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hone::params::parse_guid;
+    use hone::pcapng::SectionInfo;
+    use hone::record::{ProcessKind, ProcessRecord};
+
+    fn capture() -> (Vec<u8>, Vec<usize>) {
+        let mut buf = vec![0u8; 8192];
+        let mut ends = Vec::new();
+        let mut c = Cursor::new(&mut buf);
+        let guid = parse_guid(b"{0fa1b2c3-d4e5-f607-1829-3a4b5c6d7e8f}").unwrap();
+        let info = SectionInfo { hostid: HostId::Guid(guid), os: b"Linux", userappl: b"Hone test", comment: b"c" };
+        pcapng::section_header(&mut c, &info).unwrap();
+        ends.push(c.len());
+        pcapng::interface_description(&mut c, 0).unwrap();
+        ends.push(c.len());
+        let exec = ProcessRecord {
+            kind: ProcessKind::Exec,
+            pid: 42,
+            ppid: 1,
+            euid: 1000,
+            egid: 100,
+            path: Some(b"/bin/a b"),
+            argv: Some(b"a b\0-x\0"),
+        };
+        pcapng::process_block(&mut c, &exec, 1_700_000_000_123_456).unwrap();
+        ends.push(c.len());
+        pcapng::loss_statistics(&mut c, 1_700_000_001_000_000, &Counts([5, 0, 2])).unwrap();
+        ends.push(c.len());
+        pcapng::loss_statistics(&mut c, 1_700_000_002_000_000, &Counts([7, 1, 2])).unwrap();
+        let n = c.len();
+        buf.truncate(n);
+        (buf, ends)
+    }
+
+    #[test]
+    fn prints_what_honet_prints() {
+        let (data, _) = capture();
+        let mut out = Vec::new();
+        dump(&data, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "0.000000000 HEAD 0.000000000 {0fa1b2c3-d4e5-f607-1829-3a4b5c6d7e8f}\n\
+             1700000000.123456000 EXEC 42 1 1000 100 \"/bin/a b\" a\\x20b -x \n\
+             1700000001.000000000 LOST 5 0 2\n\
+             1700000002.000000000 LOST 2 1 0\n"
+        );
+    }
+
+    #[test]
+    fn damaged_input_is_an_error_naming_the_offset() {
+        let (data, ends) = capture();
+        for cut in 1..data.len() {
+            let mut out = Vec::new();
+            let r = dump(&data[..cut], &mut out);
+            if ends.contains(&cut) {
+                assert!(r.is_ok(), "cut at block boundary {cut}: {r:?}");
+            } else {
+                let e = r.expect_err(&format!("a cut inside a block must fail: {cut}"));
+                assert!(e.starts_with("offset "), "{e}");
+            }
+        }
+        let mut bad = data.clone();
+        let at = ends[1] + 4;
+        bad[at..at + 4].copy_from_slice(&13u32.to_le_bytes());
+        assert!(dump(&bad, &mut Vec::new()).unwrap_err().starts_with(&format!("offset {}", ends[1])));
     }
 }
