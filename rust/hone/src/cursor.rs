@@ -47,6 +47,13 @@ impl<'a> Cursor<'a> {
         self.put(&[b])
     }
 
+    /// Appends `n` bytes for the caller to fill in, and returns them (zeroed).
+    pub fn reserve(&mut self, n: usize) -> Result<&mut [u8], Full> {
+        let start = self.pos;
+        self.zeros(n)?;
+        Ok(&mut self.buf[start..start + n])
+    }
+
     /// Appends `n` zero bytes.
     pub fn zeros(&mut self, n: usize) -> Result<(), Full> {
         let end = self.pos.checked_add(n).ok_or(Full)?;

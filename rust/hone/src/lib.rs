@@ -14,8 +14,10 @@
 extern crate std;
 
 pub mod cursor;
+pub mod ip;
 pub mod params;
 pub mod pcapng;
 pub mod record;
 pub mod ring;
+pub mod socktab;
 pub mod text;

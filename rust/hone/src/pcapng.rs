@@ -8,7 +8,7 @@
 
 use super::cursor::{Cursor, Full};
 use super::params::HostId;
-use super::record::{Counts, ProcessKind, ProcessRecord};
+use super::record::{Counts, Owner, PacketRecord, ProcessKind, ProcessRecord, SocketRecord};
 
 /// Section Header Block.
 pub const SHB: u32 = 0x0A0D_0D0A;
@@ -185,6 +185,59 @@ pub fn process_block(c: &mut Cursor<'_>, rec: &ProcessRecord<'_>, ts_us: u64) ->
     })
 }
 
+/// Connection Event Block (0x102): no options for an open (28 bytes), option 2 = 0xFFFFFFFF for
+/// a close (40 bytes).
+pub fn connection_block(c: &mut Cursor<'_>, rec: &SocketRecord, ts_us: u64) -> Result<(), Full> {
+    block(c, CONNECTION_BLOCK, |c| {
+        c.u32(rec.conn)?;
+        c.u32(rec.owner.pid as u32)?;
+        timestamp(c, ts_us)?;
+        if rec.closed {
+            option_u32(c, 2, u32::MAX)?;
+            end_of_options(c)?;
+        }
+        Ok(())
+    })
+}
+
+/// Captured length of a packet of `len` bytes for a reader's `snaplen` (0 = whole packet).
+pub fn captured_len(len: u32, snaplen: u32) -> u32 {
+    if snaplen == 0 {
+        len
+    } else {
+        len.min(snaplen)
+    }
+}
+
+/// Enhanced Packet Block on interface 0 with options 257 (connection id, when known), 258
+/// (pid, when known) and `epb_flags` (1 inbound, 2 outbound). `fill` writes the `caplen`
+/// captured bytes into the slice it is given.
+pub fn packet_block(
+    c: &mut Cursor<'_>,
+    rec: &PacketRecord,
+    ts_us: u64,
+    caplen: u32,
+    fill: impl FnOnce(&mut [u8]) -> Result<(), Full>,
+) -> Result<(), Full> {
+    block(c, EPB, |c| {
+        c.u32(0)?;
+        timestamp(c, ts_us)?;
+        c.u32(caplen)?;
+        c.u32(rec.len)?;
+        let n = caplen as usize;
+        fill(c.reserve(n)?)?;
+        c.zeros(pad4(n))?;
+        if let Some(conn) = rec.conn {
+            option_u32(c, 257, conn)?;
+        }
+        if let Some(pid) = rec.pid {
+            option_u32(c, 258, pid)?;
+        }
+        option_u32(c, 2, if rec.inbound { 1 } else { 2 })?;
+        end_of_options(c)
+    })
+}
+
 /// Interface Statistics Block written where a reader's ring overflowed: `isb_osdrop` (7) holds
 /// the packets, 259 the process events and 263 the socket events this reader has lost so far
 /// (the option codes of the original sensor's end-of-section statistics).
@@ -307,6 +360,46 @@ impl<'a> Iterator for Options<'a> {
             }
         }
     }
+}
+
+/// Decodes the body of a Connection Event Block into the record and its timestamp (µs).
+pub fn decode_connection(body: &[u8], endian: Endian) -> Result<(SocketRecord, u64), DecodeError> {
+    let conn = endian.u32(body)?;
+    let pid = endian.u32(body.get(4..).ok_or(DecodeError::Truncated)?)? as i32;
+    let hi = endian.u32(body.get(8..).ok_or(DecodeError::Truncated)?)? as u64;
+    let lo = endian.u32(body.get(12..).ok_or(DecodeError::Truncated)?)? as u64;
+    let mut closed = false;
+    for opt in Options::new(&body[16..], endian) {
+        let (code, value) = opt?;
+        if code == 2 {
+            closed = endian.u32(value)? == u32::MAX;
+        }
+    }
+    // The block holds only the pid of the owner.
+    let owner = Owner { pid, ..Default::default() };
+    Ok((SocketRecord { closed, conn, owner }, hi << 32 | lo))
+}
+
+/// Decodes the body of an Enhanced Packet Block: the record, its timestamp (µs) and the
+/// captured bytes.
+pub fn decode_packet(body: &[u8], endian: Endian) -> Result<(PacketRecord, u64, &[u8]), DecodeError> {
+    let hi = endian.u32(body.get(4..).ok_or(DecodeError::Truncated)?)? as u64;
+    let lo = endian.u32(body.get(8..).ok_or(DecodeError::Truncated)?)? as u64;
+    let caplen = endian.u32(body.get(12..).ok_or(DecodeError::Truncated)?)? as usize;
+    let len = endian.u32(body.get(16..).ok_or(DecodeError::Truncated)?)?;
+    let data = body.get(20..20usize.checked_add(caplen).ok_or(DecodeError::BadLength)?).ok_or(DecodeError::Truncated)?;
+    let opts = body.get(20 + caplen + pad4(caplen)..).unwrap_or(&[]);
+    let mut rec = PacketRecord { inbound: false, conn: None, pid: None, len };
+    for opt in Options::new(opts, endian) {
+        let (code, value) = opt?;
+        match code {
+            257 => rec.conn = Some(endian.u32(value)?),
+            258 => rec.pid = Some(endian.u32(value)?),
+            2 => rec.inbound = endian.u32(value)? & 3 == 1,
+            _ => {}
+        }
+    }
+    Ok((rec, hi << 32 | lo, data))
 }
 
 /// Decodes the body of a Process Event Block into the record and its timestamp (µs).
@@ -434,7 +527,45 @@ mod tests {
         ]
     }
 
+    #[test]
+    fn connection_blocks_are_28_and_40_bytes() {
+        let owner = Owner { pid: 2345, ppid: 1, euid: 0, egid: 0 };
+        let open = SocketRecord { closed: false, conn: 0x8f3a_2c40, owner };
+        let b = encode(|c| connection_block(c, &open, 5));
+        assert_eq!(b.len(), 28);
+        let close = SocketRecord { closed: true, ..open };
+        let b = encode(|c| connection_block(c, &close, 5));
+        assert_eq!(b.len(), 40);
+        let (blk, _) = split_block(&b, Endian::NATIVE).unwrap();
+        let (back, ts) = decode_connection(blk.body, Endian::NATIVE).unwrap();
+        assert_eq!((back, ts), (SocketRecord { owner: Owner { pid: 2345, ..Default::default() }, ..close }, 5));
+    }
+
+    #[test]
+    fn epb_of_a_60_byte_syn_is_120_bytes() {
+        let rec = PacketRecord { inbound: false, conn: Some(1), pid: Some(2), len: 60 };
+        let b = encode(|c| packet_block(c, &rec, 0, 60, |d| { d.fill(0xab); Ok(()) }));
+        assert_eq!(b.len(), 120);
+    }
+
     proptest! {
+        #[test]
+        fn packet_round_trip(
+            inbound in any::<bool>(), conn in proptest::option::of(any::<u32>()),
+            pid in proptest::option::of(any::<u32>()), data in proptest::collection::vec(any::<u8>(), 0..200),
+            snaplen in 0u32..300, ts in any::<u64>(),
+        ) {
+            let rec = PacketRecord { inbound, conn, pid, len: data.len() as u32 };
+            let caplen = captured_len(rec.len, snaplen);
+            let b = encode(|c| packet_block(c, &rec, ts, caplen, |d| { d.copy_from_slice(&data[..caplen as usize]); Ok(()) }));
+            let (blk, n) = split_block(&b, Endian::NATIVE).unwrap();
+            prop_assert_eq!((blk.kind, n), (EPB, b.len()));
+            let (back, ts_back, bytes) = decode_packet(blk.body, Endian::NATIVE).unwrap();
+            prop_assert_eq!(back, rec);
+            prop_assert_eq!(ts_back, ts);
+            prop_assert_eq!(bytes, &data[..caplen as usize]);
+        }
+
         #[test]
         fn process_round_trip(
             kind in kind(), pid in any::<i32>(), ppid in any::<i32>(), euid in any::<u32>(), egid in any::<u32>(),
@@ -462,6 +593,8 @@ mod tests {
                 let _ = decode_process(blk.body, Endian::NATIVE);
             }
             let _ = decode_process(&data, Endian::Big);
+            let _ = decode_packet(&data, Endian::Little);
+            let _ = decode_connection(&data, Endian::Little);
             for o in Options::new(&data, Endian::Little) { let _ = o; }
         }
     }

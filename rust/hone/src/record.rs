@@ -93,3 +93,40 @@ impl Counts {
         self.0[class as usize]
     }
 }
+
+/// Who a socket or packet belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Owner {
+    /// Process id (tgid).
+    pub pid: i32,
+    /// Parent's process id.
+    pub ppid: i32,
+    /// Effective user id.
+    pub euid: u32,
+    /// Effective group id.
+    pub egid: u32,
+}
+
+/// A socket was opened or closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketRecord {
+    /// Whether it was closed (else opened).
+    pub closed: bool,
+    /// Connection id of the socket.
+    pub conn: u32,
+    /// The process that opened (accepted) or closed it.
+    pub owner: Owner,
+}
+
+/// A packet, without its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketRecord {
+    /// Arriving (LOCAL_IN) rather than leaving (LOCAL_OUT).
+    pub inbound: bool,
+    /// Connection id of its local socket, if one was found.
+    pub conn: Option<u32>,
+    /// Process it is attributed to, if known (never 0).
+    pub pid: Option<u32>,
+    /// Length of the whole packet from its network header.
+    pub len: u32,
+}

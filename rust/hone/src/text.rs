@@ -9,7 +9,8 @@
 
 use super::cursor::{Cursor, Full};
 use super::params::HostId;
-use super::record::{Class, Counts, ProcessKind, ProcessRecord};
+use super::ip::{self, Addrs, Summary};
+use super::record::{Class, Counts, PacketRecord, ProcessKind, ProcessRecord, SocketRecord};
 
 fn escaped(c: &mut Cursor<'_>, bytes: &[u8], escape_space: bool) -> Result<(), Full> {
     for &b in bytes {
@@ -78,6 +79,88 @@ pub fn process(c: &mut Cursor<'_>, ts_ns: u64, rec: &ProcessRecord<'_>) -> Resul
         }
         _ => {}
     }
+    c.byte(b'\n')
+}
+
+/// `<ts> SOCK <O|C> pid ppid euid egid <connid>`.
+pub fn socket(c: &mut Cursor<'_>, ts_ns: u64, rec: &SocketRecord) -> Result<(), Full> {
+    c.seconds_ns(ts_ns)?;
+    c.put(if rec.closed { b" SOCK C" } else { b" SOCK O" })?;
+    let o = &rec.owner;
+    for v in [o.pid as i64, o.ppid as i64, o.euid as i32 as i64, o.egid as i32 as i64] {
+        c.byte(b' ')?;
+        c.dec_signed(v)?;
+    }
+    c.byte(b' ')?;
+    c.hex(u64::from(rec.conn), 8)?;
+    c.byte(b'\n')
+}
+
+fn endpoint(c: &mut Cursor<'_>, addrs: &Addrs, src: bool, port: Option<u16>) -> Result<(), Full> {
+    match (addrs, port) {
+        (Addrs::V4(s, d), _) => {
+            ip::write_v4(c, if src { s } else { d })?;
+        }
+        (Addrs::V6(s, d), Some(_)) => {
+            c.byte(b'[')?;
+            ip::write_v6(c, if src { s } else { d })?;
+            c.byte(b']')?;
+        }
+        (Addrs::V6(s, d), None) => ip::write_v6(c, if src { s } else { d })?,
+    }
+    if let Some(p) = port {
+        c.byte(b':')?;
+        c.dec(u64::from(p))?;
+    }
+    Ok(())
+}
+
+/// `<ts> PAKT <I|O> <connid> <pid> <proto> <src> -> <dst> <len>`: the connection id is
+/// `00000000` and the pid 0 when unknown; `proto` is `TCPv4`, `UDPv6`... or the protocol number;
+/// IPv6 addresses are in RFC 5952 form, in brackets when a port follows. `header` holds the
+/// first bytes of the packet from its network header.
+pub fn packet(c: &mut Cursor<'_>, ts_ns: u64, rec: &PacketRecord, header: &[u8]) -> Result<(), Full> {
+    c.seconds_ns(ts_ns)?;
+    c.put(if rec.inbound { b" PAKT I " } else { b" PAKT O " })?;
+    c.hex(u64::from(rec.conn.unwrap_or(0)), 8)?;
+    c.byte(b' ')?;
+    c.dec(u64::from(rec.pid.unwrap_or(0)))?;
+    c.byte(b' ')?;
+    match ip::summarize(header) {
+        Summary::Short => c.put(b"? ? -> ?")?,
+        Summary::OtherVersion(v) => {
+            c.put(b"?.")?;
+            c.dec(u64::from(v))?;
+            c.put(b" ? -> ?")?;
+        }
+        Summary::Ip { protocol, addrs, ports } => {
+            let v = if matches!(addrs, Addrs::V4(..)) { b'4' } else { b'6' };
+            match protocol {
+                6 | 17 => {
+                    c.put(if protocol == 6 { b"TCPv" } else { b"UDPv" })?;
+                    c.byte(v)?;
+                    c.byte(b' ')?;
+                    match ports {
+                        Some((sp, dp)) => {
+                            endpoint(c, &addrs, true, Some(sp))?;
+                            c.put(b" -> ")?;
+                            endpoint(c, &addrs, false, Some(dp))?;
+                        }
+                        None => c.put(b"? -> ?")?,
+                    }
+                }
+                p => {
+                    c.dec(u64::from(p))?;
+                    c.byte(b' ')?;
+                    endpoint(c, &addrs, true, None)?;
+                    c.put(b" -> ")?;
+                    endpoint(c, &addrs, false, None)?;
+                }
+            }
+        }
+    }
+    c.byte(b' ')?;
+    c.dec(u64::from(rec.len))?;
     c.byte(b'\n')
 }
 
@@ -155,6 +238,49 @@ mod tests {
         let exit = ProcessRecord { kind: ProcessKind::Exit, path: None, argv: None, ..exec };
         assert_eq!(render(|c| process(c, 952_500_000_000, &exit)), "952.500000000 EXIT 2345 2300 1000 1000\n");
         assert_eq!(render(|c| lost(c, 5, &Counts([3, 0, 9]))), "0.000000005 LOST 3 0 9\n");
+    }
+
+    #[test]
+    fn socket_and_packet_lines() {
+        use crate::record::Owner;
+        let owner = Owner { pid: 2345, ppid: 2300, euid: 1000, egid: 1000 };
+        let open = SocketRecord { closed: false, conn: 0x8f3a_2c40, owner };
+        assert_eq!(render(|c| socket(c, 951_010_001_000, &open)), "951.010001000 SOCK O 2345 2300 1000 1000 8f3a2c40\n");
+        let mut tcp = [0u8; 24];
+        tcp[0] = 0x45;
+        tcp[9] = 6;
+        tcp[12..16].copy_from_slice(&[10, 0, 0, 5]);
+        tcp[16..20].copy_from_slice(&[93, 184, 216, 34]);
+        tcp[20..24].copy_from_slice(&[0xc8, 0x22, 0, 80]);
+        let rec = PacketRecord { inbound: false, conn: Some(0x8f3a_2c40), pid: Some(2345), len: 60 };
+        assert_eq!(
+            render(|c| packet(c, 951_010_230_000, &rec, &tcp)),
+            "951.010230000 PAKT O 8f3a2c40 2345 TCPv4 10.0.0.5:51234 -> 93.184.216.34:80 60\n"
+        );
+        let mut icmp = tcp;
+        icmp[9] = 1;
+        let rec = PacketRecord { inbound: true, conn: None, pid: None, len: 84 };
+        assert_eq!(
+            render(|c| packet(c, 951_100_000_000, &rec, &icmp)),
+            "951.100000000 PAKT I 00000000 0 1 10.0.0.5 -> 93.184.216.34 84\n"
+        );
+        let mut udp6 = [0u8; 48];
+        udp6[0] = 0x60;
+        udp6[6] = 17;
+        udp6[8..10].copy_from_slice(&[0x20, 0x01]);
+        udp6[10..12].copy_from_slice(&[0x0d, 0xb8]);
+        udp6[23] = 5;
+        udp6[24..26].copy_from_slice(&[0x20, 0x01]);
+        udp6[26..28].copy_from_slice(&[0x0d, 0xb8]);
+        udp6[39] = 0x53;
+        udp6[40..44].copy_from_slice(&[0x9c, 0x41, 0, 53]);
+        let rec = PacketRecord { inbound: false, conn: Some(0x8f3a_2d80), pid: Some(2345), len: 73 };
+        assert_eq!(
+            render(|c| packet(c, 951_200_000_000, &rec, &udp6)),
+            "951.200000000 PAKT O 8f3a2d80 2345 UDPv6 [2001:db8::5]:40001 -> [2001:db8::53]:53 73\n"
+        );
+        let rec = PacketRecord { inbound: true, conn: None, pid: None, len: 3 };
+        assert_eq!(render(|c| packet(c, 0, &rec, &[0x45, 0, 0])), "0.000000000 PAKT I 00000000 0 ? ? -> ? 3\n");
     }
 
     #[test]
