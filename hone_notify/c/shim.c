@@ -3,6 +3,7 @@
 
 #include <linux/module.h>
 
+#include "../../rust/kglue/c/hone_glue.c"
 #include "shim.h"
 
 HONE_DEFINE_CHAIN(notify_chain);

@@ -5,6 +5,9 @@
 //! Subscribes to process_notify, socket_notify and packet_notify while it has subscribers of
 //! its own (`hone_notify_register`), and only then: with no reader, the notifiers see an empty
 //! chain and do no work. Process events are passed on as shared `HoneEvent`s (no copy).
+//! Packets are kept as clones of the kernel's buffers, with their direction, length, connection
+//! id (the inode number of their local socket, as `ss` and `/proc/<pid>/fd` show it; never a
+//! kernel address) and, for a packet sent in process context, the sending process.
 //! `hone_notify_snapshot` describes the processes already running, for a reader that starts.
 //! Counts what it received per class and reports the totals when unloaded.
 
@@ -38,9 +41,9 @@ mod shim {
     include!("shim_bindings.rs");
 }
 
-use hone::record::Class;
-use kglue::chains::{self, PacketNotice, PacketSource, ProcessSource, SocketNotice, SocketSource};
-use kglue::event::{HoneEvent, ProcessEvent, SnapshotFn};
+use hone::record::{Class, PacketRecord};
+use kglue::chains::{self, PacketSource, ProcessSource, SocketSource};
+use kglue::event::{HoneEvent, PacketEvent, PacketNotice, ProcessEvent, SnapshotFn, SocketNotice};
 use kglue::subscription::{Subscriber, Subscription};
 
 module! {
@@ -75,9 +78,46 @@ impl Subscriber<SocketNotice> for Forwarder {
 }
 
 impl Subscriber<PacketNotice> for Forwarder {
-    fn notify(&self, _event: &PacketNotice) {
-        hub().count(Class::Packet);
+    fn notify(&self, notice: &PacketNotice) {
+        let hub = hub();
+        hub.count(Class::Packet);
+        let sk = notice.sk;
+        let conn = if sk.is_null() {
+            None
+        } else {
+            // SAFETY: packet_notify lends a valid full socket for the call.
+            Some(unsafe { shim::hone_sock_ino(sk) }).filter(|&ino| ino != 0)
+        };
+        // A packet leaving in process context is sent by the current process.
+        let pid = if notice.inbound || conn.is_none() { None } else { current_pid() };
+        // SAFETY: packet_notify lends a valid packet for the call.
+        let len = unsafe { shim::hone_skb_len(notice.skb) };
+        let record = PacketRecord { inbound: notice.inbound, conn, pid, len };
+        // SAFETY: as above.
+        let event = unsafe { PacketEvent::new(notice.skb, now_ns(), record) };
+        match event.map(|e| Arc::new(e, GFP_ATOMIC)) {
+            Some(Ok(event)) => Self::publish(&HoneEvent::Packet(event)),
+            _ => hub.lose(Class::Packet),
+        }
     }
+}
+
+/// The process running in task context, if any (not in an interrupt or softirq).
+fn current_pid() -> Option<u32> {
+    // SAFETY: no precondition; returns null outside task context.
+    let task = unsafe { shim::hone_current_task() };
+    if task.is_null() {
+        return None;
+    }
+    let mut ids = shim::hone_task_ids::default();
+    // SAFETY: `task` is the current task, alive for this call.
+    unsafe { shim::hone_task_ids(task, &mut ids) };
+    u32::try_from(ids.pid).ok().filter(|&p| p != 0)
+}
+
+fn now_ns() -> u64 {
+    // SAFETY: reads the monotonic clock; callable from any context.
+    unsafe { shim::hone_clock_mono_ns() }
 }
 
 /// hone_notify's subscriptions to the three notifiers, held while it has subscribers.
@@ -108,11 +148,17 @@ struct Hub {
     #[pin]
     readers: Mutex<Readers>,
     received: [AtomicU64; 3],
+    /// Events lost because memory was short in atomic context.
+    lost: [AtomicU64; 3],
 }
 
 impl Hub {
     fn count(&self, class: Class) {
         self.received[class as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn lose(&self, class: Class) {
+        self.lost[class as usize].fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -207,6 +253,7 @@ impl kernel::Module for HoneNotifyModule {
             pin_init!(Hub {
                 readers <- new_mutex!(Readers { count: 0, upstream: None }),
                 received: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
+                lost: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
             }),
             GFP_KERNEL,
         )?;
@@ -219,11 +266,15 @@ impl Drop for HoneNotifyModule {
     fn drop(&mut self) {
         HUB.store(null_mut(), Ordering::Release);
         let r = &self.hub.received;
+        let l = &self.hub.lost;
         pr_info!(
-            "received {} process, {} socket, {} packet events\n",
+            "received {} process, {} socket, {} packet events; lost {}, {}, {} to memory shortage\n",
             r[0].load(Ordering::Relaxed),
             r[1].load(Ordering::Relaxed),
-            r[2].load(Ordering::Relaxed)
+            r[2].load(Ordering::Relaxed),
+            l[0].load(Ordering::Relaxed),
+            l[1].load(Ordering::Relaxed),
+            l[2].load(Ordering::Relaxed)
         );
     }
 }

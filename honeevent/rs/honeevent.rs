@@ -3,8 +3,9 @@
 //! honeevent: Hone's character devices.
 //!
 //! `/dev/<devname>` streams PCAP-NG (Section Header, Interface Description, Process Event
-//! blocks 0x101, Interface Statistics blocks where a reader lost events) and `/dev/<devname>t`
-//! the same events as text lines. Every open is an independent reader with its own ring of
+//! blocks 0x101, Enhanced Packet Blocks with connection id, pid and direction, Interface
+//! Statistics blocks where a reader lost events) and `/dev/<devname>t` the same events as text
+//! lines. Every open is an independent reader with its own ring of
 //! `PAGE_SIZE << pageorder` bytes, fed by hone_notify; a reader first gets a section header and a
 //! snapshot of the processes already running, then live events. Reads may be of any size (a
 //! record is continued on the next read), blocking or `O_NONBLOCK`, and `poll` works. When a
@@ -32,6 +33,7 @@ use kernel::uaccess::{UserSlice, UserSliceWriter};
 #[allow(dead_code, unreachable_pub)]
 mod hone {
     pub mod cursor;
+    pub mod ip;
     pub mod params;
     pub mod pcapng;
     pub mod record;
@@ -75,6 +77,8 @@ module! {
 /// Size of a reader's formatting buffer: the largest record (a text exec line with a
 /// `PATH_MAX` path and a 16 KiB argument list, every byte escaped to four) fits.
 const FORMAT_BUF: usize = 96 * 1024;
+/// Most bytes of a packet captured, whatever the snaplen (a GSO packet can be larger).
+const MAX_CAPTURE: u32 = 65535;
 /// Largest comment kept for the section header.
 const MAX_COMMENT: usize = 1024;
 
@@ -448,6 +452,22 @@ impl Reader {
             }
             (Format::Pcapng, Next::Event(HoneEvent::Process(p))) => pcapng::process_block(&mut c, &p.record(), wall_us(p.ts_ns)),
             (Format::Text, Next::Event(HoneEvent::Process(p))) => text::process(&mut c, p.ts_ns, &p.record()),
+            (Format::Pcapng, Next::Event(HoneEvent::Packet(p))) => {
+                let caplen = pcapng::captured_len(p.record.len.min(MAX_CAPTURE), snaplen);
+                pcapng::packet_block(&mut c, &p.record, wall_us(p.ts_ns), caplen, |d| {
+                    if p.copy(0, d) {
+                        Ok(())
+                    } else {
+                        Err(Full)
+                    }
+                })
+            }
+            (Format::Text, Next::Event(HoneEvent::Packet(p))) => {
+                let mut header = [0u8; 128];
+                let n = (p.record.len as usize).min(header.len());
+                let header = if p.copy(0, &mut header[..n]) { &header[..n] } else { &header[..0] };
+                text::packet(&mut c, p.ts_ns, &p.record, header)
+            }
             (Format::Pcapng, Next::Lost(_, total)) => pcapng::loss_statistics(&mut c, wall_us(mono_ns()), total),
             (Format::Text, Next::Lost(gap, _)) => text::lost(&mut c, mono_ns(), gap),
         };

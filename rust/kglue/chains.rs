@@ -2,7 +2,7 @@
 
 //! The chains of the three notifier modules, described for their consumer, hone_notify.
 
-use super::event::{ProcessEvent, SnapshotFn};
+use super::event::{PacketNotice, ProcessEvent, SnapshotFn, SocketNotice};
 use super::subscription::Source;
 use kernel::bindings::notifier_block;
 use kernel::ffi::{c_int, c_void};
@@ -29,26 +29,6 @@ crate::source!(
     /// packet_notify: packets at netfilter's LOCAL_IN and LOCAL_OUT.
     PacketSource, PacketNotice, hone_packet_register, hone_packet_unregister
 );
-
-/// A socket event of socket_notify, lent for the duration of the call.
-#[repr(C)]
-pub struct SocketNotice {
-    /// The socket.
-    pub sk: *mut kernel::bindings::sock,
-    /// 0 = opened, 1 = closed.
-    pub closed: bool,
-}
-
-/// A packet of packet_notify, lent for the duration of the call.
-#[repr(C)]
-pub struct PacketNotice {
-    /// The packet, its network header at `data`.
-    pub skb: *mut kernel::bindings::sk_buff,
-    /// Its local socket, if one was found.
-    pub sk: *mut kernel::bindings::sock,
-    /// Whether it is arriving (LOCAL_IN) rather than leaving (LOCAL_OUT).
-    pub inbound: bool,
-}
 
 extern "C" {
     /// process_notify: hands `&Arc<ProcessEvent>` for each running process to `sink`.

@@ -6,7 +6,7 @@
 //! are reference counted (`Arc`) and shared: a chain call lends `&E`, and a subscriber that keeps
 //! the event clones the `Arc` (no copy of the data).
 
-use crate::hone::record::{Class, ProcessKind, ProcessRecord};
+use crate::hone::record::{Class, PacketRecord, ProcessKind, ProcessRecord};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -45,11 +45,56 @@ impl ProcessEvent {
     }
 }
 
+/// A packet, kept as a clone of the kernel's `sk_buff` (sharing its data, no copy).
+pub struct PacketEvent {
+    skb: *mut kernel::bindings::sk_buff,
+    /// Monotonic time the packet passed the hook, in ns.
+    pub ts_ns: u64,
+    /// Direction, connection, process and length.
+    pub record: PacketRecord,
+}
+
+impl PacketEvent {
+    /// Keeps a clone of `skb`; `None` if memory is short.
+    ///
+    /// # Safety
+    ///
+    /// `skb` must be a valid packet for the duration of the call.
+    pub unsafe fn new(skb: *mut kernel::bindings::sk_buff, ts_ns: u64, record: PacketRecord) -> Option<Self> {
+        // SAFETY: the caller guarantees `skb`; the clone is ours until `drop`.
+        let skb = unsafe { crate::shim::hone_skb_clone(skb) };
+        (!skb.is_null()).then_some(PacketEvent { skb, ts_ns, record })
+    }
+
+    /// Copies `buf.len()` bytes of the packet, starting `off` bytes after its network header.
+    pub fn copy(&self, off: u32, buf: &mut [u8]) -> bool {
+        let Ok(len) = u32::try_from(buf.len()) else { return false };
+        // SAFETY: `self.skb` is our clone and `buf` is valid for `len` bytes; the copy checks
+        // the bounds against the packet.
+        unsafe { crate::shim::hone_skb_copy(self.skb, off, buf.as_mut_ptr().cast(), len) == 0 }
+    }
+}
+
+impl Drop for PacketEvent {
+    fn drop(&mut self) {
+        // SAFETY: the clone was made by `new` and is freed once, here.
+        unsafe { crate::shim::hone_skb_free(self.skb) };
+    }
+}
+
+// SAFETY: the clone is owned by this event alone; it is only read (`skb_copy_bits`) and freed
+// once, which any thread may do.
+unsafe impl Send for PacketEvent {}
+// SAFETY: as above; `&PacketEvent` only allows reads.
+unsafe impl Sync for PacketEvent {}
+
 /// An event of hone_notify's stream.
 #[derive(Clone)]
 pub enum HoneEvent {
     /// A process event.
     Process(Arc<ProcessEvent>),
+    /// A packet.
+    Packet(Arc<PacketEvent>),
 }
 
 impl HoneEvent {
@@ -57,6 +102,7 @@ impl HoneEvent {
     pub fn class(&self) -> Class {
         match self {
             HoneEvent::Process(_) => Class::Process,
+            HoneEvent::Packet(_) => Class::Packet,
         }
     }
 
@@ -64,6 +110,7 @@ impl HoneEvent {
     pub fn ts_ns(&self) -> u64 {
         match self {
             HoneEvent::Process(p) => p.ts_ns,
+            HoneEvent::Packet(p) => p.ts_ns,
         }
     }
 }
@@ -71,3 +118,23 @@ impl HoneEvent {
 /// Callback through which a snapshot hands over one event (lent for the call); `false` stops
 /// the walk.
 pub type SnapshotFn = unsafe extern "C" fn(data: *mut core::ffi::c_void, event: *const core::ffi::c_void) -> bool;
+
+/// A socket event of socket_notify, lent for the duration of the call.
+#[repr(C)]
+pub struct SocketNotice {
+    /// The socket.
+    pub sk: *mut kernel::bindings::sock,
+    /// 0 = opened, 1 = closed.
+    pub closed: bool,
+}
+
+/// A packet of packet_notify, lent for the duration of the call.
+#[repr(C)]
+pub struct PacketNotice {
+    /// The packet, its network header at `data`.
+    pub skb: *mut kernel::bindings::sk_buff,
+    /// Its local socket, if one was found.
+    pub sk: *mut kernel::bindings::sock,
+    /// Whether it is arriving (LOCAL_IN) rather than leaving (LOCAL_OUT).
+    pub inbound: bool,
+}

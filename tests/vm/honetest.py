@@ -182,6 +182,16 @@ def parse_text(data):
                 rec["argv"] = [unescape(a) for a in args[:-1].split(b" ")] if args else []
             elif tail:
                 raise ValueError(f"unexpected tail in {line!r}")
+        elif tag == "PAKT":
+            f = rest.split(b" ")
+            rec.update(dir=f[0].decode(), conn=int(f[1], 16), pid=int(f[2]), proto=f[3].decode(),
+                       src=f[4].decode(), dst=f[6].decode(), len=int(f[-1]))
+            if f[5] != b"->" or len(f) != 8:
+                raise ValueError(f"bad packet line {line!r}")
+        elif tag == "SOCK":
+            f = rest.split(b" ")
+            rec.update(event=f[0].decode(), pid=int(f[1]), ppid=int(f[2]), uid=int(f[3]), gid=int(f[4]),
+                       conn=int(f[5], 16))
         elif tag == "LOST":
             f = rest.split(b" ")
             rec.update(process=int(f[0]), socket=int(f[1]), packet=int(f[2]))

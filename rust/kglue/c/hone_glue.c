@@ -2,6 +2,8 @@
 /* Implementation of hone_glue.h; included once by each module's shim.c. */
 
 #include <linux/cred.h>
+#include <linux/skbuff.h>
+#include <net/sock.h>
 #include <linux/poll.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
@@ -88,4 +90,37 @@ int hone_task_comm(struct task_struct *task, char *buf, int len)
 	n = min_t(int, strnlen(comm, sizeof(comm)), len);
 	memcpy(buf, comm, n);
 	return n;
+}
+
+struct task_struct *hone_current_task(void)
+{
+	return in_task() ? current : NULL;
+}
+
+struct sk_buff *hone_skb_clone(struct sk_buff *skb)
+{
+	return skb_clone(skb, GFP_ATOMIC);
+}
+
+void hone_skb_free(struct sk_buff *skb)
+{
+	consume_skb(skb);
+}
+
+u32 hone_skb_len(struct sk_buff *skb)
+{
+	int off = skb_network_offset(skb);
+
+	return off >= 0 && off <= skb->len ? skb->len - off : 0;
+}
+
+int hone_skb_copy(struct sk_buff *skb, u32 off, void *buf, u32 len)
+{
+	return skb_copy_bits(skb, skb_network_offset(skb) + off, buf, len);
+}
+
+u32 hone_sock_ino(struct sock *sk)
+{
+	/* The kernel's own sockets (TCP resets, ICMP errors) belong to no connection. */
+	return sk->sk_kern_sock ? 0 : sock_i_ino(sk);
 }

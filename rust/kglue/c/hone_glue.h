@@ -48,7 +48,26 @@ struct hone_task_ids {
 #define HONE_TASK_GROUP_DEAD	8u	/* last thread of its group is exiting */
 
 void hone_task_ids(struct task_struct *task, struct hone_task_ids *ids);
+/* The current task, when running in task context (not in an interrupt or softirq); else NULL. */
+struct task_struct *hone_current_task(void);
 /* Copies the task's comm (NUL-free) into buf; returns its length. */
 int hone_task_comm(struct task_struct *task, char *buf, int len);
+
+struct sk_buff;
+struct sock;
+
+/* A clone of skb (GFP_ATOMIC) sharing its data, or NULL. */
+struct sk_buff *hone_skb_clone(struct sk_buff *skb);
+/* Frees a clone made by hone_skb_clone(). */
+void hone_skb_free(struct sk_buff *skb);
+/* Bytes from the network header to the end of the packet. */
+u32 hone_skb_len(struct sk_buff *skb);
+/* Copies len bytes starting off bytes after the network header; 0 or -errno. */
+int hone_skb_copy(struct sk_buff *skb, u32 off, void *buf, u32 len);
+/*
+ * Inode number of the socket's file (what ss and /proc/<pid>/fd show); 0 for a socket with no
+ * file (closed) and for the kernel's own sockets.
+ */
+u32 hone_sock_ino(struct sock *sk);
 
 #endif
