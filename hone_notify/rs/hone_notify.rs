@@ -5,9 +5,14 @@
 //! Subscribes to process_notify, socket_notify and packet_notify while it has subscribers of
 //! its own (`hone_notify_register`), and only then: with no reader, the notifiers see an empty
 //! chain and do no work. Process events are passed on as shared `HoneEvent`s (no copy).
-//! Packets are kept as clones of the kernel's buffers, with their direction, length, connection
-//! id (the inode number of their local socket, as `ss` and `/proc/<pid>/fd` show it; never a
-//! kernel address) and, for a packet sent in process context, the sending process.
+//! Correlates packet, socket and process. Each socket gets a connection id: the inode number of
+//! its file, as `ss -e` and `/proc/<pid>/fd` show it (never a kernel address), kept in a table
+//! until the socket is destroyed so that packets after `close()` still carry it. The table also
+//! holds each socket's current owner: the process that last opened, accepted, sent or received
+//! on it. A packet leaving in process context is attributed to the sending process (after a
+//! fork, the child that writes); any other packet of a socket to its current owner; packets of
+//! the kernel's own sockets (resets, ICMP errors) to no process. Packets are kept as clones of
+//! the kernel's buffers (no copy).
 //! `hone_notify_snapshot` describes the processes already running, for a reader that starts.
 //! Counts what it received per class and reports the totals when unloaded.
 
@@ -25,6 +30,7 @@ use kernel::sync::{Arc, Mutex};
 #[allow(dead_code, unreachable_pub)]
 mod hone {
     pub mod record;
+    pub mod socktab;
 }
 
 #[path = "../../rust/kglue"]
@@ -32,6 +38,7 @@ mod hone {
 mod kglue {
     pub mod chains;
     pub mod event;
+    pub mod irqlock;
     pub mod subscription;
 }
 
@@ -41,9 +48,11 @@ mod shim {
     include!("shim_bindings.rs");
 }
 
-use hone::record::{Class, PacketRecord};
+use hone::record::{Class, Owner, PacketRecord, SocketRecord};
+use hone::socktab::{Slot, SocketInfo, SocketTable};
 use kglue::chains::{self, PacketSource, ProcessSource, SocketSource};
-use kglue::event::{HoneEvent, PacketEvent, PacketNotice, ProcessEvent, SnapshotFn, SocketNotice};
+use kglue::event::{HoneEvent, PacketEvent, PacketNotice, ProcessEvent, SnapshotFn, SocketChange, SocketEvent, SocketNotice};
+use kglue::irqlock::IrqSpinLock;
 use kglue::subscription::{Subscriber, Subscription};
 
 module! {
@@ -71,9 +80,63 @@ impl Subscriber<Arc<ProcessEvent>> for Forwarder {
     }
 }
 
+/// The connection id of a socket: its inode number, 0 if it has none.
+fn socket_ino(sk: *mut kernel::bindings::sock) -> u32 {
+    // SAFETY: callers pass a socket lent to them for the call.
+    unsafe { shim::hone_sock_ino(sk) }
+}
+
+fn key(sk: *mut kernel::bindings::sock) -> u64 {
+    sk as usize as u64
+}
+
+impl Forwarder {
+    fn publish_socket(ts_ns: u64, record: SocketRecord) {
+        match Arc::new(SocketEvent { ts_ns, record }, GFP_ATOMIC) {
+            Ok(event) => Self::publish(&HoneEvent::Socket(event)),
+            Err(_) => hub().lose(Class::Socket),
+        }
+    }
+}
+
 impl Subscriber<SocketNotice> for Forwarder {
-    fn notify(&self, _event: &SocketNotice) {
-        hub().count(Class::Socket);
+    fn notify(&self, notice: &SocketNotice) {
+        let hub = hub();
+        let sk = notice.sk;
+        if notice.change == SocketChange::Destroyed {
+            hub.sockets.lock().remove(key(sk));
+            return;
+        }
+        // Opened, closed and used are reported in the acting process's context.
+        let Some(owner) = current_owner() else { return };
+        match notice.change {
+            SocketChange::Opened => {
+                hub.count(Class::Socket);
+                let conn = socket_ino(sk);
+                if conn == 0 {
+                    return;
+                }
+                hub.track(sk, SocketInfo { conn, owner: Some(owner) });
+                Self::publish_socket(now_ns(), SocketRecord { closed: false, conn, owner });
+            }
+            SocketChange::Closed => {
+                hub.count(Class::Socket);
+                let known = hub.sockets.lock().get(key(sk)).map(|i| i.conn);
+                let conn = known.unwrap_or_else(|| socket_ino(sk));
+                if conn != 0 {
+                    Self::publish_socket(now_ns(), SocketRecord { closed: true, conn, owner });
+                }
+            }
+            _ => {
+                let updated = hub.sockets.lock().get_mut(key(sk)).map(|i| i.owner = Some(owner)).is_some();
+                if !updated {
+                    let conn = socket_ino(sk);
+                    if conn != 0 {
+                        hub.track(sk, SocketInfo { conn, owner: Some(owner) });
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -82,14 +145,11 @@ impl Subscriber<PacketNotice> for Forwarder {
         let hub = hub();
         hub.count(Class::Packet);
         let sk = notice.sk;
-        let conn = if sk.is_null() {
-            None
-        } else {
-            // SAFETY: packet_notify lends a valid full socket for the call.
-            Some(unsafe { shim::hone_sock_ino(sk) }).filter(|&ino| ino != 0)
-        };
-        // A packet leaving in process context is sent by the current process.
-        let pid = if notice.inbound || conn.is_none() { None } else { current_pid() };
+        let (conn, owner) = if sk.is_null() { (None, None) } else { hub.socket(sk) };
+        // A packet leaving in process context is sent by the current process; any other packet
+        // of a socket belongs to the socket's current owner.
+        let sender = if notice.inbound || conn.is_none() { None } else { current_owner() };
+        let pid = sender.or(owner).and_then(|o| u32::try_from(o.pid).ok()).filter(|&p| p != 0);
         // SAFETY: packet_notify lends a valid packet for the call.
         let len = unsafe { shim::hone_skb_len(notice.skb) };
         let record = PacketRecord { inbound: notice.inbound, conn, pid, len };
@@ -103,16 +163,20 @@ impl Subscriber<PacketNotice> for Forwarder {
 }
 
 /// The process running in task context, if any (not in an interrupt or softirq).
-fn current_pid() -> Option<u32> {
+fn current_owner() -> Option<Owner> {
     // SAFETY: no precondition; returns null outside task context.
     let task = unsafe { shim::hone_current_task() };
     if task.is_null() {
         return None;
     }
+    Some(task_owner(task))
+}
+
+fn task_owner(task: *mut kernel::bindings::task_struct) -> Owner {
     let mut ids = shim::hone_task_ids::default();
-    // SAFETY: `task` is the current task, alive for this call.
+    // SAFETY: callers pass a task that is alive for this call.
     unsafe { shim::hone_task_ids(task, &mut ids) };
-    u32::try_from(ids.pid).ok().filter(|&p| p != 0)
+    Owner { pid: ids.pid, ppid: ids.ppid, euid: ids.euid, egid: ids.egid }
 }
 
 fn now_ns() -> u64 {
@@ -142,11 +206,19 @@ struct Readers {
     upstream: Option<Upstream>,
 }
 
+/// Slots of the socket table: up to 28,672 sockets are tracked at once (about 1.3 MiB).
+const SOCKET_SLOTS: usize = 32768;
+
+type Sockets = SocketTable<KVVec<Slot>>;
+
 /// The module's state, reachable from its exported functions.
 #[pin_data]
 struct Hub {
     #[pin]
     readers: Mutex<Readers>,
+    /// Connection id and current owner of every socket seen while there are readers.
+    #[pin]
+    sockets: IrqSpinLock<Sockets>,
     received: [AtomicU64; 3],
     /// Events lost because memory was short in atomic context.
     lost: [AtomicU64; 3],
@@ -159,6 +231,26 @@ impl Hub {
 
     fn lose(&self, class: Class) {
         self.lost[class as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records `info` for `sk`. A full table leaves the socket untracked: its packets still
+    /// carry its inode number, and the sender when sent in process context.
+    fn track(&self, sk: *mut kernel::bindings::sock, info: SocketInfo) {
+        let _ = self.sockets.lock().insert(key(sk), info);
+    }
+
+    /// Connection id and owner of a packet's socket; a socket seen for the first time (open
+    /// before the first reader) is tracked from now on, so its id outlives its file.
+    fn socket(&self, sk: *mut kernel::bindings::sock) -> (Option<u32>, Option<Owner>) {
+        if let Some(info) = self.sockets.lock().get(key(sk)) {
+            return (Some(info.conn), info.owner);
+        }
+        let conn = socket_ino(sk);
+        if conn == 0 {
+            return (None, None);
+        }
+        self.track(sk, SocketInfo { conn, owner: None });
+        (Some(conn), None)
     }
 }
 
@@ -209,6 +301,8 @@ pub unsafe extern "C" fn hone_notify_unregister(nb: *mut notifier_block) -> c_in
         readers.count -= 1;
         if readers.count == 0 {
             readers.upstream = None;
+            // Unsubscribed, destroyed sockets go unseen: forget them all.
+            hub().sockets.lock().clear();
         }
     }
     ret
@@ -219,18 +313,57 @@ struct SnapshotCtx {
     data: *mut c_void,
 }
 
-unsafe extern "C" fn snapshot_each(ctx: *mut c_void, event: *const c_void) -> bool {
-    // SAFETY: `ctx` is the `SnapshotCtx` of `hone_notify_snapshot`, alive for the whole walk.
-    let ctx = unsafe { &*(ctx as *const SnapshotCtx) };
-    // SAFETY: process_notify lends `&Arc<ProcessEvent>` for the call.
-    let event = unsafe { &*(event as *const Arc<ProcessEvent>) };
-    let event = HoneEvent::Process(event.clone());
-    // SAFETY: the caller of `hone_notify_snapshot` guarantees `sink` and `data`.
-    unsafe { (ctx.sink)(ctx.data, &event as *const HoneEvent as *const c_void) }
+impl SnapshotCtx {
+    fn hand(&self, event: &HoneEvent) -> bool {
+        // SAFETY: the caller of `hone_notify_snapshot` guarantees `sink` and `data`.
+        unsafe { (self.sink)(self.data, event as *const HoneEvent as *const c_void) }
+    }
 }
 
-/// Hands `&HoneEvent` for every running process to `sink(data, event)`, oldest first, until
-/// it returns false. Process context.
+/// The open sockets of one process, collected under its file table's lock.
+struct SocketsOf {
+    process: Arc<ProcessEvent>,
+    events: KVec<Arc<SocketEvent>>,
+}
+
+unsafe extern "C" fn snapshot_socket(data: *mut c_void, sk: *mut kernel::bindings::sock) {
+    // SAFETY: `data` is the `SocketsOf` of `snapshot_each`, alive for the walk.
+    let of = unsafe { &mut *(data as *mut SocketsOf) };
+    let p = &of.process;
+    let holder = Owner { pid: p.pid, ppid: p.ppid, euid: p.euid, egid: p.egid };
+    let hub = hub();
+    let (conn, owner) = hub.socket(sk);
+    let Some(conn) = conn else { return };
+    if owner.is_none() {
+        hub.track(sk, SocketInfo { conn, owner: Some(holder) });
+    }
+    let record = SocketRecord { closed: false, conn, owner: holder };
+    match Arc::new(SocketEvent { ts_ns: p.ts_ns, record }, GFP_ATOMIC) {
+        Ok(ev) => {
+            if of.events.push(ev, GFP_ATOMIC).is_err() {
+                hub.lose(Class::Socket);
+            }
+        }
+        Err(_) => hub.lose(Class::Socket),
+    }
+}
+
+unsafe extern "C" fn snapshot_each(ctx: *mut c_void, event: *const c_void, task: *mut kernel::bindings::task_struct) -> bool {
+    // SAFETY: `ctx` is the `SnapshotCtx` of `hone_notify_snapshot`, alive for the whole walk.
+    let ctx = unsafe { &*(ctx as *const SnapshotCtx) };
+    // SAFETY: process_notify lends `&Arc<ProcessEvent>` and a referenced task for the call.
+    let process = unsafe { &*(event as *const Arc<ProcessEvent>) }.clone();
+    if !ctx.hand(&HoneEvent::Process(process.clone())) {
+        return false;
+    }
+    let mut of = SocketsOf { process, events: KVec::new() };
+    // SAFETY: `task` is referenced for the call; `snapshot_socket` does not sleep.
+    unsafe { chains::hone_socket_snapshot(task, Some(snapshot_socket), &mut of as *mut SocketsOf as *mut c_void) };
+    of.events.into_iter().all(|ev| ctx.hand(&HoneEvent::Socket(ev)))
+}
+
+/// Hands `&HoneEvent` for every running process, each followed by its open inet sockets, to
+/// `sink(data, event)`, oldest first, until it returns false. Process context.
 ///
 /// # Safety
 ///
@@ -249,9 +382,15 @@ struct HoneNotifyModule {
 
 impl kernel::Module for HoneNotifyModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        let mut slots = KVVec::with_capacity(SOCKET_SLOTS, GFP_KERNEL)?;
+        for _ in 0..SOCKET_SLOTS {
+            slots.push(None, GFP_KERNEL)?;
+        }
+        let table = SocketTable::new(slots).ok_or(EINVAL)?;
         let hub = KBox::pin_init(
             pin_init!(Hub {
                 readers <- new_mutex!(Readers { count: 0, upstream: None }),
+                sockets <- kernel::sync::lock::Lock::new(table, kernel::c_str!("hone_sockets"), kernel::static_lock_class!()),
                 received: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
                 lost: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
             }),

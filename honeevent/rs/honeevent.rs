@@ -3,11 +3,13 @@
 //! honeevent: Hone's character devices.
 //!
 //! `/dev/<devname>` streams PCAP-NG (Section Header, Interface Description, Process Event
-//! blocks 0x101, Enhanced Packet Blocks with connection id, pid and direction, Interface
+//! blocks 0x101, Connection Event Blocks 0x102, Enhanced Packet Blocks with connection id, pid
+//! and direction, Interface
 //! Statistics blocks where a reader lost events) and `/dev/<devname>t` the same events as text
 //! lines. Every open is an independent reader with its own ring of
 //! `PAGE_SIZE << pageorder` bytes, fed by hone_notify; a reader first gets a section header and a
-//! snapshot of the processes already running, then live events. Reads may be of any size (a
+//! snapshot of the processes already running, each followed by its open inet sockets, then live
+//! events. Reads may be of any size (a
 //! record is continued on the next read), blocking or `O_NONBLOCK`, and `poll` works. When a
 //! ring is full, events are dropped, counted, and the loss is reported in the stream where it
 //! happened. Opening for writing fails with `EINVAL`.
@@ -452,6 +454,10 @@ impl Reader {
             }
             (Format::Pcapng, Next::Event(HoneEvent::Process(p))) => pcapng::process_block(&mut c, &p.record(), wall_us(p.ts_ns)),
             (Format::Text, Next::Event(HoneEvent::Process(p))) => text::process(&mut c, p.ts_ns, &p.record()),
+            (Format::Pcapng, Next::Event(HoneEvent::Socket(e))) => {
+                pcapng::connection_block(&mut c, &e.record, wall_us(e.ts_ns))
+            }
+            (Format::Text, Next::Event(HoneEvent::Socket(e))) => text::socket(&mut c, e.ts_ns, &e.record),
             (Format::Pcapng, Next::Event(HoneEvent::Packet(p))) => {
                 let caplen = pcapng::captured_len(p.record.len.min(MAX_CAPTURE), snaplen);
                 pcapng::packet_block(&mut c, &p.record, wall_us(p.ts_ns), caplen, |d| {

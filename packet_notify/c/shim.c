@@ -18,6 +18,7 @@ HONE_EXPORT_CHAIN(packet);
 /*
  * The local socket of an arriving packet: the one early demux attached, else a lookup (TCP
  * established then listening, UDP connected then bound, ICMP errors by their quoted header).
+ * A TIME_WAIT socket counts as none.
  * Returns a referenced socket in *ref when the lookup took one.
  */
 static struct sock *inbound_sock(struct sk_buff *skb, const struct nf_hook_state *state, struct sock **ref)
@@ -36,7 +37,9 @@ static struct sock *inbound_sock(struct sk_buff *skb, const struct nf_hook_state
 	if (!sk)
 		return NULL;
 	*ref = sk;
-	return sk_fullsock(sk) ? sk : NULL;
+	/* The ACK completing a handshake finds a request socket: it belongs to the listener. */
+	sk = sk_to_full_sk(sk);
+	return sk && sk_fullsock(sk) ? sk : NULL;
 }
 
 static unsigned int hone_nf_hook(void *priv, struct sk_buff *skb, const struct nf_hook_state *state)

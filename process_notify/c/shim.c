@@ -12,7 +12,6 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/string.h>
-#include <linux/tracepoint.h>
 #include <linux/uaccess.h>
 
 #include "../../rust/kglue/c/hone_glue.c"
@@ -21,49 +20,6 @@
 HONE_DEFINE_CHAIN(process);
 HONE_EXPORT_CHAIN(process);
 EXPORT_SYMBOL_GPL(hone_process_snapshot);
-
-struct tracepoint_lookup {
-	const char *name;
-	struct tracepoint *found;
-};
-
-static void tracepoint_match(struct tracepoint *tp, void *priv)
-{
-	struct tracepoint_lookup *l = priv;
-
-	if (!l->found && strcmp(tp->name, l->name) == 0)
-		l->found = tp;
-}
-
-static struct tracepoint *tracepoint_find(const char *name)
-{
-	struct tracepoint_lookup l = { .name = name };
-
-	for_each_kernel_tracepoint(tracepoint_match, &l);
-	return l.found;
-}
-
-int hone_tracepoint_attach(const char *name, void *probe, void *data)
-{
-	struct tracepoint *tp = tracepoint_find(name);
-
-	if (!tp)
-		return -ENOENT;
-	return tracepoint_probe_register(tp, probe, data);
-}
-
-void hone_tracepoint_detach(const char *name, void *probe, void *data)
-{
-	struct tracepoint *tp = tracepoint_find(name);
-
-	if (tp)
-		tracepoint_probe_unregister(tp, probe, data);
-}
-
-void hone_tracepoint_sync(void)
-{
-	tracepoint_synchronize_unregister();
-}
 
 /* d_path() writes the name at the end of buf; move it to the start. */
 static int path_to_start(const struct path *path, char *buf, int len)

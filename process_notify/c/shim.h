@@ -10,12 +10,6 @@ struct linux_binprm;
 
 HONE_DECLARE_CHAIN(process);
 
-/* Finds the kernel tracepoint called `name` and attaches probe(data, ...) to it. */
-int hone_tracepoint_attach(const char *name, void *probe, void *data);
-void hone_tracepoint_detach(const char *name, void *probe, void *data);
-/* Waits until no probe detached before this call is still running. */
-void hone_tracepoint_sync(void);
-
 /* Path of the executable being exec'd, written at the start of buf; length or -errno. */
 int hone_bprm_path(struct linux_binprm *bprm, char *buf, int len);
 /* Size of the current task's argument area. */
@@ -36,7 +30,7 @@ int hone_task_argv(struct task_struct *task, char *buf, int len);
 
 #ifndef __BINDGEN__
 /* Implemented in Rust, exported here. */
-int hone_process_snapshot(bool (*sink)(void *data, const void *event), void *data);
+int hone_process_snapshot(bool (*sink)(void *data, const void *event, struct task_struct *task), void *data);
 #endif
 
 #endif

@@ -34,6 +34,7 @@ mod hone {
 #[allow(dead_code, unreachable_pub)]
 mod kglue {
     pub mod event;
+    pub mod tracepoint;
 }
 
 #[allow(non_camel_case_types, non_upper_case_globals, dead_code, improper_ctypes, missing_docs, unreachable_pub)]
@@ -43,7 +44,8 @@ mod shim {
 }
 
 use hone::record::ProcessKind;
-use kglue::event::ProcessEvent;
+use kglue::event::{ProcessEvent, ProcessSnapshotFn};
+use kglue::tracepoint::{Probe, TracepointProbes, Tracepoints};
 use shim::hone_task_ids;
 
 module! {
@@ -150,51 +152,15 @@ unsafe extern "C" fn exit_probe<T: SchedProbes>(data: *mut c_void, task: *mut ta
     probes.exit(TaskRef(task));
 }
 
-/// The three probes attached to their tracepoints; dropping detaches them and waits until none
-/// is running any more.
-struct SchedTracepoints<T: SchedProbes> {
-    handler: KBox<T>,
-    attached: usize,
-}
+impl<T: SchedProbes> TracepointProbes for T {
+    type List = [Probe; 3];
 
-impl<T: SchedProbes> SchedTracepoints<T> {
-    fn probes() -> [(&'static CStr, *mut c_void); 3] {
+    fn probes() -> [Probe; 3] {
         [
-            (c_str!("sched_process_fork"), fork_probe::<T> as *mut c_void),
-            (c_str!("sched_process_exec"), exec_probe::<T> as *mut c_void),
-            (c_str!("sched_process_exit"), exit_probe::<T> as *mut c_void),
+            Probe { name: c_str!("sched_process_fork"), func: fork_probe::<T> as *mut c_void },
+            Probe { name: c_str!("sched_process_exec"), func: exec_probe::<T> as *mut c_void },
+            Probe { name: c_str!("sched_process_exit"), func: exit_probe::<T> as *mut c_void },
         ]
-    }
-
-    fn data(&self) -> *mut c_void {
-        &*self.handler as *const T as *mut c_void
-    }
-
-    fn attach(handler: T) -> Result<Self> {
-        let mut this = SchedTracepoints { handler: KBox::new(handler, GFP_KERNEL)?, attached: 0 };
-        for (name, probe) in Self::probes() {
-            // SAFETY: `probe` has the prototype of tracepoint `name` (see the probe functions),
-            // and `data` stays valid until `drop` detaches it.
-            let ret = unsafe { shim::hone_tracepoint_attach(name.as_char_ptr(), probe, this.data()) };
-            if ret != 0 {
-                pr_err!("cannot attach to tracepoint {}: error {}\n", name, ret);
-                return Err(Error::from_errno(ret));
-            }
-            this.attached += 1;
-        }
-        Ok(this)
-    }
-}
-
-impl<T: SchedProbes> Drop for SchedTracepoints<T> {
-    fn drop(&mut self) {
-        let data = self.data();
-        for (name, probe) in Self::probes().into_iter().take(self.attached) {
-            // SAFETY: detaches exactly what `attach` attached.
-            unsafe { shim::hone_tracepoint_detach(name.as_char_ptr(), probe, data) };
-        }
-        // SAFETY: no precondition; after it, no probe uses `handler`, which is freed next.
-        unsafe { shim::hone_tracepoint_sync() };
     }
 }
 
@@ -366,15 +332,16 @@ impl Drop for TaskList {
     }
 }
 
-/// Hands an event for every running process (oldest first) to `sink(data, &Arc<ProcessEvent>)`
-/// until it returns false. Process context only. Returns 0 or a negative errno.
+/// Hands an event for every running process (oldest first) to
+/// `sink(data, &Arc<ProcessEvent>, task)` until it returns false. Process context only. Returns 0
+/// or a negative errno.
 ///
 /// # Safety
 ///
 /// `sink` must be callable with `data` for the whole call.
 #[no_mangle]
 pub unsafe extern "C" fn hone_process_snapshot(
-    sink: Option<unsafe extern "C" fn(data: *mut c_void, event: *const c_void) -> bool>,
+    sink: Option<ProcessSnapshotFn>,
     data: *mut c_void,
 ) -> c_int {
     let Some(sink) = sink else { return EINVAL.to_errno() };
@@ -389,7 +356,7 @@ pub unsafe extern "C" fn hone_process_snapshot(
             Err(_) => return ENOMEM.to_errno(),
         };
         // SAFETY: the caller guarantees `sink`/`data`; the event is lent for the call.
-        if !unsafe { sink(data, &ev as *const Arc<ProcessEvent> as *const c_void) } {
+        if !unsafe { sink(data, &ev as *const Arc<ProcessEvent> as *const c_void, task.0) } {
             break;
         }
     }
@@ -397,12 +364,12 @@ pub unsafe extern "C" fn hone_process_snapshot(
 }
 
 struct ProcessNotifyModule {
-    _probes: SchedTracepoints<ProcessNotifier>,
+    _probes: Tracepoints<ProcessNotifier>,
 }
 
 impl kernel::Module for ProcessNotifyModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let notifier = ProcessNotifier { lost: AtomicU64::new(0) };
-        Ok(ProcessNotifyModule { _probes: SchedTracepoints::attach(notifier)? })
+        Ok(ProcessNotifyModule { _probes: Tracepoints::attach(notifier)? })
     }
 }

@@ -2,7 +2,7 @@
 
 //! The chains of the three notifier modules, described for their consumer, hone_notify.
 
-use super::event::{PacketNotice, ProcessEvent, SnapshotFn, SocketNotice};
+use super::event::{PacketNotice, ProcessEvent, ProcessSnapshotFn, SocketNotice};
 use super::subscription::Source;
 use kernel::bindings::notifier_block;
 use kernel::ffi::{c_int, c_void};
@@ -30,7 +30,17 @@ crate::source!(
     PacketSource, PacketNotice, hone_packet_register, hone_packet_unregister
 );
 
+// `task_struct` holds a zero-sized member; only pointers to it cross (as `rust/bindings` does).
+#[allow(improper_ctypes)]
 extern "C" {
-    /// process_notify: hands `&Arc<ProcessEvent>` for each running process to `sink`.
-    pub fn hone_process_snapshot(sink: Option<SnapshotFn>, data: *mut c_void) -> c_int;
+    /// process_notify: hands `&Arc<ProcessEvent>` and the task of each running process to
+    /// `sink`.
+    pub fn hone_process_snapshot(sink: Option<ProcessSnapshotFn>, data: *mut c_void) -> c_int;
+    /// socket_notify: calls `visit(data, sk)` for each inet socket `task` has open (atomic
+    /// context: `visit` must not sleep).
+    pub fn hone_socket_snapshot(
+        task: *mut kernel::bindings::task_struct,
+        visit: Option<unsafe extern "C" fn(data: *mut c_void, sk: *mut kernel::bindings::sock)>,
+        data: *mut c_void,
+    ) -> c_int;
 }

@@ -6,7 +6,7 @@
 //! are reference counted (`Arc`) and shared: a chain call lends `&E`, and a subscriber that keeps
 //! the event clones the `Arc` (no copy of the data).
 
-use crate::hone::record::{Class, PacketRecord, ProcessKind, ProcessRecord};
+use crate::hone::record::{Class, PacketRecord, ProcessKind, ProcessRecord, SocketRecord};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -88,11 +88,21 @@ unsafe impl Send for PacketEvent {}
 // SAFETY: as above; `&PacketEvent` only allows reads.
 unsafe impl Sync for PacketEvent {}
 
+/// A socket opened or closed.
+pub struct SocketEvent {
+    /// Monotonic time of the event (for a snapshot, the holding process's start time), in ns.
+    pub ts_ns: u64,
+    /// Open or close, connection id, owner.
+    pub record: SocketRecord,
+}
+
 /// An event of hone_notify's stream.
 #[derive(Clone)]
 pub enum HoneEvent {
     /// A process event.
     Process(Arc<ProcessEvent>),
+    /// A socket event.
+    Socket(Arc<SocketEvent>),
     /// A packet.
     Packet(Arc<PacketEvent>),
 }
@@ -102,6 +112,7 @@ impl HoneEvent {
     pub fn class(&self) -> Class {
         match self {
             HoneEvent::Process(_) => Class::Process,
+            HoneEvent::Socket(_) => Class::Socket,
             HoneEvent::Packet(_) => Class::Packet,
         }
     }
@@ -110,6 +121,7 @@ impl HoneEvent {
     pub fn ts_ns(&self) -> u64 {
         match self {
             HoneEvent::Process(p) => p.ts_ns,
+            HoneEvent::Socket(s) => s.ts_ns,
             HoneEvent::Packet(p) => p.ts_ns,
         }
     }
@@ -119,13 +131,48 @@ impl HoneEvent {
 /// the walk.
 pub type SnapshotFn = unsafe extern "C" fn(data: *mut core::ffi::c_void, event: *const core::ffi::c_void) -> bool;
 
+/// Callback through which process_notify's snapshot hands over one process: its event and its
+/// task (both lent for the call); `false` stops the walk.
+pub type ProcessSnapshotFn = unsafe extern "C" fn(
+    data: *mut core::ffi::c_void,
+    event: *const core::ffi::c_void,
+    task: *mut kernel::bindings::task_struct,
+) -> bool;
+
+/// What happened to a socket (`HONE_SOCKET_*` in socket_notify's shim).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum SocketChange {
+    /// Created by `socket()` or `accept()`, in the opening process.
+    Opened = 0,
+    /// Released by its last `close()`, in the closing process.
+    Closed = 1,
+    /// Sent or received on, in the acting process.
+    Used = 2,
+    /// About to be freed (after the last packet).
+    Destroyed = 3,
+}
+
+impl SocketChange {
+    /// The change for a raw code, if valid.
+    pub fn from_code(code: u32) -> Option<Self> {
+        match code {
+            0 => Some(Self::Opened),
+            1 => Some(Self::Closed),
+            2 => Some(Self::Used),
+            3 => Some(Self::Destroyed),
+            _ => None,
+        }
+    }
+}
+
 /// A socket event of socket_notify, lent for the duration of the call.
 #[repr(C)]
 pub struct SocketNotice {
     /// The socket.
     pub sk: *mut kernel::bindings::sock,
-    /// 0 = opened, 1 = closed.
-    pub closed: bool,
+    /// What happened to it.
+    pub change: SocketChange,
 }
 
 /// A packet of packet_notify, lent for the duration of the call.

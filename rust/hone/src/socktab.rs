@@ -100,6 +100,12 @@ impl<S: DerefMut<Target = [Slot]>> SocketTable<S> {
         Ok(None)
     }
 
+    /// Forgets every socket.
+    pub fn clear(&mut self) {
+        self.slots.fill(None);
+        self.len = 0;
+    }
+
     /// Forgets `key`; returns what was known.
     pub fn remove(&mut self, key: u64) -> Option<SocketInfo> {
         let mut hole = self.find(key)?;
@@ -148,6 +154,9 @@ mod tests {
         assert_eq!(t.insert(8, info(8)), Err(TableFull));
         assert_eq!(t.insert(3, info(33)), Ok(Some(info(3))));
         assert_eq!(t.len(), 7);
+        t.clear();
+        assert!(t.is_empty() && t.get(3).is_none());
+        t.insert(8, info(8)).unwrap();
     }
 
     proptest! {

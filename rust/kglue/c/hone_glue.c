@@ -11,6 +11,7 @@
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
+#include <linux/tracepoint.h>
 #include <linux/uidgid.h>
 #include <linux/user_namespace.h>
 #include <linux/wait.h>
@@ -123,4 +124,52 @@ u32 hone_sock_ino(struct sock *sk)
 {
 	/* The kernel's own sockets (TCP resets, ICMP errors) belong to no connection. */
 	return sk->sk_kern_sock ? 0 : sock_i_ino(sk);
+}
+
+struct tracepoint_lookup {
+	const char *name;
+	struct tracepoint *found;
+};
+
+static void tracepoint_match(struct tracepoint *tp, void *priv)
+{
+	struct tracepoint_lookup *l = priv;
+
+	if (!l->found && strcmp(tp->name, l->name) == 0)
+		l->found = tp;
+}
+
+static struct tracepoint *tracepoint_find(const char *name)
+{
+	struct tracepoint_lookup l = { .name = name };
+
+	for_each_kernel_tracepoint(tracepoint_match, &l);
+	return l.found;
+}
+
+int hone_tracepoint_attach(const char *name, void *probe, void *data)
+{
+	struct tracepoint *tp = tracepoint_find(name);
+
+	if (!tp)
+		return -ENOENT;
+	return tracepoint_probe_register(tp, probe, data);
+}
+
+void hone_tracepoint_detach(const char *name, void *probe, void *data)
+{
+	struct tracepoint *tp = tracepoint_find(name);
+
+	if (tp)
+		tracepoint_probe_unregister(tp, probe, data);
+}
+
+void hone_tracepoint_sync(void)
+{
+	tracepoint_synchronize_unregister();
+}
+
+bool hone_sock_is_user_inet(struct sock *sk)
+{
+	return (sk->sk_family == AF_INET || sk->sk_family == AF_INET6) && !sk->sk_kern_sock;
 }

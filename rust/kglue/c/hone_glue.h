@@ -53,6 +53,12 @@ struct task_struct *hone_current_task(void);
 /* Copies the task's comm (NUL-free) into buf; returns its length. */
 int hone_task_comm(struct task_struct *task, char *buf, int len);
 
+/* Finds the kernel tracepoint called `name` and attaches probe(data, ...) to it. */
+int hone_tracepoint_attach(const char *name, void *probe, void *data);
+void hone_tracepoint_detach(const char *name, void *probe, void *data);
+/* Waits until no probe detached before this call is still running. */
+void hone_tracepoint_sync(void);
+
 struct sk_buff;
 struct sock;
 
@@ -69,5 +75,8 @@ int hone_skb_copy(struct sk_buff *skb, u32 off, void *buf, u32 len);
  * file (closed) and for the kernel's own sockets.
  */
 u32 hone_sock_ino(struct sock *sk);
+
+/* Whether the socket is an AF_INET or AF_INET6 socket opened by a user (not the kernel). */
+bool hone_sock_is_user_inet(struct sock *sk);
 
 #endif
