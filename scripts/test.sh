@@ -34,7 +34,7 @@ echo "== VM tests"
 results=$(mktemp -d)
 touch "$results/results.txt"
 "$repo/scripts/vm.sh" --rwdir "$results" -- \
-	"cd \$HONE_REPO/tests/vm && /usr/bin/python3 test_process.py \$HONE_STAGE \$HONE_TOOLS $results/results.txt" \
+	"cd \$HONE_REPO/tests/vm && /usr/bin/python3 run.py \$HONE_STAGE \$HONE_TOOLS $results/results.txt" \
 	> "$results/console.txt" 2>&1
 vm_rc=$?
 vm_pass=$(grep -c '^ok - ' "$results/results.txt")

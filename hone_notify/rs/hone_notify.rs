@@ -11,7 +11,8 @@
 //! holds each socket's current owner: the process that last opened, accepted, sent or received
 //! on it. A packet leaving in process context is attributed to the sending process (after a
 //! fork, the child that writes); any other packet of a socket to its current owner; packets of
-//! the kernel's own sockets (resets, ICMP errors) to no process. Packets are kept as clones of
+//! the kernel's own sockets (resets, ICMP errors) to no process. An echo reply, which no socket
+//! lookup finds, goes to the ping socket that sent the request. Packets are kept as clones of
 //! the kernel's buffers (no copy).
 //! `hone_notify_snapshot` describes the processes already running, for a reader that starts.
 //! Counts what it received per class and reports the totals when unloaded.
@@ -29,6 +30,8 @@ use kernel::sync::{Arc, Mutex};
 #[path = "../../rust/hone/src"]
 #[allow(dead_code, unreachable_pub)]
 mod hone {
+    pub mod cursor;
+    pub mod ip;
     pub mod record;
     pub mod socktab;
 }
@@ -49,7 +52,7 @@ mod shim {
 }
 
 use hone::record::{Class, Owner, PacketRecord, SocketRecord};
-use hone::socktab::{Slot, SocketInfo, SocketTable};
+use hone::socktab::{Slot, SocketInfo, SocketTable, Table};
 use kglue::chains::{self, PacketSource, ProcessSource, SocketSource};
 use kglue::event::{HoneEvent, PacketEvent, PacketNotice, ProcessEvent, SnapshotFn, SocketChange, SocketEvent, SocketNotice};
 use kglue::irqlock::IrqSpinLock;
@@ -145,7 +148,19 @@ impl Subscriber<PacketNotice> for Forwarder {
         let hub = hub();
         hub.count(Class::Packet);
         let sk = notice.sk;
-        let (conn, owner) = if sk.is_null() { (None, None) } else { hub.socket(sk) };
+        let (conn, owner) = if sk.is_null() {
+            if notice.inbound {
+                hub.echo_reply_socket(notice.skb)
+            } else {
+                (None, None)
+            }
+        } else {
+            // SAFETY: packet_notify lends a valid full socket for the call.
+            if !notice.inbound && unsafe { shim::hone_sock_is_ping(sk) } {
+                hub.echo_request(notice.skb, sk);
+            }
+            hub.socket(sk)
+        };
         // A packet leaving in process context is sent by the current process; any other packet
         // of a socket belongs to the socket's current owner.
         let sender = if notice.inbound || conn.is_none() { None } else { current_owner() };
@@ -179,6 +194,18 @@ fn task_owner(task: *mut kernel::bindings::task_struct) -> Owner {
     Owner { pid: ids.pid, ppid: ids.ppid, euid: ids.euid, egid: ids.egid }
 }
 
+/// The ICMP echo a packet carries, read from its first bytes.
+fn echo_of(skb: *mut kernel::bindings::sk_buff) -> Option<hone::ip::Echo> {
+    let mut header = [0u8; 96];
+    // SAFETY: packet_notify lends a valid packet for the call.
+    let n = (unsafe { shim::hone_skb_len(skb) } as usize).min(header.len());
+    // SAFETY: as above; `header` is valid for `n` bytes.
+    if unsafe { shim::hone_skb_copy(skb, 0, header.as_mut_ptr().cast(), n as u32) } != 0 {
+        return None;
+    }
+    hone::ip::echo(&header[..n])
+}
+
 fn now_ns() -> u64 {
     // SAFETY: reads the monotonic clock; callable from any context.
     unsafe { shim::hone_clock_mono_ns() }
@@ -209,7 +236,17 @@ struct Readers {
 /// Slots of the socket table: up to 28,672 sockets are tracked at once (about 1.3 MiB).
 const SOCKET_SLOTS: usize = 32768;
 
-type Sockets = SocketTable<KVVec<Slot>>;
+type Sockets = SocketTable<KVVec<Slot<SocketInfo>>>;
+
+/// Slots of the echo table: up to 224 ping sockets waiting for replies at once.
+const ECHO_SLOTS: usize = 256;
+
+/// ICMP echo identifier (and family) to the ping socket that sent the request.
+type Echoes = Table<u64, KVVec<Slot<u64>>>;
+
+fn echo_key(e: &hone::ip::Echo) -> u64 {
+    u64::from(e.v6) << 16 | u64::from(e.id)
+}
 
 /// The module's state, reachable from its exported functions.
 #[pin_data]
@@ -219,6 +256,10 @@ struct Hub {
     /// Connection id and current owner of every socket seen while there are readers.
     #[pin]
     sockets: IrqSpinLock<Sockets>,
+    /// Echo requests sent by ping sockets, to attribute their replies (which no socket lookup
+    /// of netfilter finds).
+    #[pin]
+    echoes: IrqSpinLock<Echoes>,
     received: [AtomicU64; 3],
     /// Events lost because memory was short in atomic context.
     lost: [AtomicU64; 3],
@@ -237,6 +278,31 @@ impl Hub {
     /// carry its inode number, and the sender when sent in process context.
     fn track(&self, sk: *mut kernel::bindings::sock, info: SocketInfo) {
         let _ = self.sockets.lock().insert(key(sk), info);
+    }
+
+    /// Remembers which ping socket sent an echo request.
+    fn echo_request(&self, skb: *mut kernel::bindings::sk_buff, sk: *mut kernel::bindings::sock) {
+        let Some(e) = echo_of(skb) else { return };
+        if e.reply {
+            return;
+        }
+        let mut echoes = self.echoes.lock();
+        if echoes.insert(echo_key(&e), key(sk)).is_err() {
+            // Full of identifiers of sockets that are gone or got their replies long ago.
+            echoes.clear();
+            let _ = echoes.insert(echo_key(&e), key(sk));
+        }
+    }
+
+    /// The ping socket an echo reply is for, if one sent its request.
+    fn echo_reply_socket(&self, skb: *mut kernel::bindings::sk_buff) -> (Option<u32>, Option<Owner>) {
+        let Some(e) = echo_of(skb).filter(|e| e.reply) else { return (None, None) };
+        let Some(sk) = self.echoes.lock().get(echo_key(&e)).copied() else { return (None, None) };
+        // Only the table is consulted: the socket itself may be gone.
+        match self.sockets.lock().get(sk) {
+            Some(info) => (Some(info.conn), info.owner),
+            None => (None, None),
+        }
     }
 
     /// Connection id and owner of a packet's socket; a socket seen for the first time (open
@@ -303,6 +369,7 @@ pub unsafe extern "C" fn hone_notify_unregister(nb: *mut notifier_block) -> c_in
             readers.upstream = None;
             // Unsubscribed, destroyed sockets go unseen: forget them all.
             hub().sockets.lock().clear();
+            hub().echoes.lock().clear();
         }
     }
     ret
@@ -387,10 +454,16 @@ impl kernel::Module for HoneNotifyModule {
             slots.push(None, GFP_KERNEL)?;
         }
         let table = SocketTable::new(slots).ok_or(EINVAL)?;
+        let mut slots = KVVec::with_capacity(ECHO_SLOTS, GFP_KERNEL)?;
+        for _ in 0..ECHO_SLOTS {
+            slots.push(None, GFP_KERNEL)?;
+        }
+        let echoes = Table::new(slots).ok_or(EINVAL)?;
         let hub = KBox::pin_init(
             pin_init!(Hub {
                 readers <- new_mutex!(Readers { count: 0, upstream: None }),
                 sockets <- kernel::sync::lock::Lock::new(table, kernel::c_str!("hone_sockets"), kernel::static_lock_class!()),
+                echoes <- kernel::sync::lock::Lock::new(echoes, kernel::c_str!("hone_echoes"), kernel::static_lock_class!()),
                 received: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
                 lost: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
             }),

@@ -49,10 +49,14 @@ static unsigned int hone_nf_hook(void *priv, struct sk_buff *skb, const struct n
 
 	if (!hone_packet_has_subscribers())
 		return NF_ACCEPT;
-	if (inbound)
+	if (inbound) {
 		sk = inbound_sock(skb, state, &ref);
-	else
+	} else {
+		/* A SYN-ACK's request socket stands for its listener; TIME_WAIT counts as none. */
 		sk = skb_to_full_sk(skb);
+		if (sk && !sk_fullsock(sk))
+			sk = NULL;
+	}
 	hone_packet_seen(skb, sk, inbound);
 	if (ref)
 		sock_gen_put(ref);

@@ -94,8 +94,13 @@ class DeviceReader:
         poller = select.poll()
         poller.register(self.fd, select.POLLIN)
         try:
-            while not self.stop.is_set():
-                if not self.blocking and not poller.poll(100):
+            while True:
+                if self.stop.is_set():
+                    # A polled reader stops where the stream pauses, never inside a record:
+                    # poll() stays readable while a record is partly read.
+                    if self.blocking or not poller.poll(0):
+                        break
+                elif not self.blocking and not poller.poll(100):
                     continue
                 data = os.read(self.fd, self.chunk)
                 if len(data) > self.chunk:

@@ -34,7 +34,33 @@ pub enum Summary {
         addrs: Addrs,
         /// Source and destination ports.
         ports: Option<(u16, u16)>,
+        /// Offset of the transport header, when it was reached.
+        transport: Option<usize>,
     },
+}
+
+/// An ICMP or ICMPv6 echo request or reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Echo {
+    /// A reply (else a request).
+    pub reply: bool,
+    /// ICMPv6 (else ICMP).
+    pub v6: bool,
+    /// The echo identifier (a ping socket's local "port").
+    pub id: u16,
+}
+
+/// The echo request or reply a packet carries, if it is one.
+pub fn echo(h: &[u8]) -> Option<Echo> {
+    let Summary::Ip { protocol, addrs, transport: Some(off), .. } = summarize(h) else { return None };
+    let icmp = h.get(off..off.checked_add(6)?)?;
+    let v6 = matches!(addrs, Addrs::V6(..));
+    let reply = match (v6, protocol, icmp[0], icmp[1]) {
+        (false, 1, 0, 0) | (true, 58, 129, 0) => true,
+        (false, 1, 8, 0) | (true, 58, 128, 0) => false,
+        _ => return None,
+    };
+    Some(Echo { reply, v6, id: u16::from_be_bytes([icmp[4], icmp[5]]) })
 }
 
 fn ports(h: &[u8], off: usize) -> Option<(u16, u16)> {
@@ -58,12 +84,12 @@ pub fn summarize(h: &[u8]) -> Summary {
             dst.copy_from_slice(&h[16..20]);
             // Only the first fragment holds the transport header.
             let first_fragment = u16::from_be_bytes([h[6], h[7]]) & 0x1fff == 0;
-            let ports = if (protocol == TCP || protocol == UDP) && ihl >= 20 && first_fragment {
-                ports(h, ihl)
-            } else {
-                None
+            let transport = (ihl >= 20 && first_fragment).then_some(ihl);
+            let ports = match transport {
+                Some(off) if protocol == TCP || protocol == UDP => ports(h, off),
+                _ => None,
             };
-            Summary::Ip { protocol, addrs: Addrs::V4(src, dst), ports }
+            Summary::Ip { protocol, addrs: Addrs::V4(src, dst), ports, transport }
         }
         6 => {
             if h.len() < 40 {
@@ -104,8 +130,9 @@ pub fn summarize(h: &[u8]) -> Summary {
                     break;
                 }
             }
+            let transport = readable.then_some(off);
             let ports = if readable && (next == TCP || next == UDP) { ports(h, off) } else { None };
-            Summary::Ip { protocol: next, addrs: Addrs::V6(src, dst), ports }
+            Summary::Ip { protocol: next, addrs: Addrs::V6(src, dst), ports, transport }
         }
         v => Summary::OtherVersion(v),
     }
@@ -210,6 +237,7 @@ mod tests {
         #[test]
         fn never_panics(h in proptest::collection::vec(any::<u8>(), 0..120)) {
             let _ = summarize(&h);
+            let _ = echo(&h);
         }
     }
 
@@ -223,7 +251,12 @@ mod tests {
         v4[20..24].copy_from_slice(&[0x1f, 0x90, 0x00, 0x50]);
         assert_eq!(
             summarize(&v4),
-            Summary::Ip { protocol: 6, addrs: Addrs::V4([10, 0, 0, 1], [10, 0, 0, 2]), ports: Some((8080, 80)) }
+            Summary::Ip {
+                protocol: 6,
+                addrs: Addrs::V4([10, 0, 0, 1], [10, 0, 0, 2]),
+                ports: Some((8080, 80)),
+                transport: Some(20)
+            }
         );
         assert!(matches!(summarize(&v4[..22]), Summary::Ip { ports: None, .. }));
         assert_eq!(summarize(&v4[..19]), Summary::Short);
@@ -236,5 +269,26 @@ mod tests {
         v6h[48..52].copy_from_slice(&[0, 53, 0x9c, 0x41]);
         assert!(matches!(summarize(&v6h), Summary::Ip { protocol: 17, ports: Some((53, 40001)), .. }));
         assert_eq!(summarize(&[0x20; 30]), Summary::OtherVersion(2));
+    }
+
+    #[test]
+    fn echoes() {
+        let mut v4 = [0u8; 28];
+        v4[0] = 0x45;
+        v4[9] = 1;
+        v4[20] = 8;
+        v4[24..26].copy_from_slice(&0x1234u16.to_be_bytes());
+        assert_eq!(echo(&v4), Some(Echo { reply: false, v6: false, id: 0x1234 }));
+        v4[20] = 0;
+        assert_eq!(echo(&v4), Some(Echo { reply: true, v6: false, id: 0x1234 }));
+        v4[20] = 3;
+        assert_eq!(echo(&v4), None);
+        assert_eq!(echo(&v4[..25]), None);
+        let mut v6 = [0u8; 48];
+        v6[0] = 0x60;
+        v6[6] = 58;
+        v6[40] = 129;
+        v6[44..46].copy_from_slice(&7u16.to_be_bytes());
+        assert_eq!(echo(&v6), Some(Echo { reply: true, v6: true, id: 7 }));
     }
 }

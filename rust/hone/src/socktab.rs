@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! hone_notify's table of live sockets: for each, its connection id and current owner.
+//! hone_notify's tables: of live sockets (connection id and current owner of each) and of the
+//! ICMP echo identifiers its ping sockets use.
 //!
 //! Fixed capacity (a power of two) over caller-provided slots, open addressing with linear
 //! probing and backward-shift deletion, so it never allocates and never degrades with
@@ -20,30 +21,33 @@ pub struct SocketInfo {
 }
 
 /// One slot: a key and its value.
-pub type Slot = Option<(u64, SocketInfo)>;
+pub type Slot<V> = Option<(u64, V)>;
+
+/// The table of live sockets.
+pub type SocketTable<S> = Table<SocketInfo, S>;
 
 /// The table is full (kept at most 7/8 full so probes stay short).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TableFull;
 
-/// A socket table over caller-provided slots.
-pub struct SocketTable<S: DerefMut<Target = [Slot]>> {
+/// A table from non-zero `u64` keys to `V` over caller-provided slots.
+pub struct Table<V: Copy, S: DerefMut<Target = [Slot<V>]>> {
     slots: S,
     len: usize,
     shift: u32,
 }
 
-impl<S: DerefMut<Target = [Slot]>> SocketTable<S> {
+impl<V: Copy, S: DerefMut<Target = [Slot<V>]>> Table<V, S> {
     /// A table using `slots` (empty, a power of two of at least 8) as storage.
     pub fn new(slots: S) -> Option<Self> {
         let n = slots.len();
         if n < 8 || !n.is_power_of_two() || slots.iter().any(Option::is_some) {
             return None;
         }
-        Some(SocketTable { slots, len: 0, shift: 64 - n.trailing_zeros() })
+        Some(Table { slots, len: 0, shift: 64 - n.trailing_zeros() })
     }
 
-    /// Number of sockets in the table.
+    /// Number of keys in the table.
     pub fn len(&self) -> usize {
         self.len
     }
@@ -72,19 +76,19 @@ impl<S: DerefMut<Target = [Slot]>> SocketTable<S> {
         }
     }
 
-    /// The information on `key`.
-    pub fn get(&self, key: u64) -> Option<&SocketInfo> {
+    /// The value of `key`.
+    pub fn get(&self, key: u64) -> Option<&V> {
         self.find(key).and_then(|i| self.slots[i].as_ref()).map(|(_, v)| v)
     }
 
-    /// The information on `key`, to update it.
-    pub fn get_mut(&mut self, key: u64) -> Option<&mut SocketInfo> {
+    /// The value of `key`, to update it.
+    pub fn get_mut(&mut self, key: u64) -> Option<&mut V> {
         let i = self.find(key)?;
         self.slots[i].as_mut().map(|(_, v)| v)
     }
 
-    /// Sets the information on `key`; returns what it replaces.
-    pub fn insert(&mut self, key: u64, info: SocketInfo) -> Result<Option<SocketInfo>, TableFull> {
+    /// Sets the value of `key`; returns what it replaces.
+    pub fn insert(&mut self, key: u64, info: V) -> Result<Option<V>, TableFull> {
         if let Some(v) = self.get_mut(key) {
             return Ok(Some(core::mem::replace(v, info)));
         }
@@ -100,14 +104,14 @@ impl<S: DerefMut<Target = [Slot]>> SocketTable<S> {
         Ok(None)
     }
 
-    /// Forgets every socket.
+    /// Forgets every key.
     pub fn clear(&mut self) {
         self.slots.fill(None);
         self.len = 0;
     }
 
     /// Forgets `key`; returns what was known.
-    pub fn remove(&mut self, key: u64) -> Option<SocketInfo> {
+    pub fn remove(&mut self, key: u64) -> Option<V> {
         let mut hole = self.find(key)?;
         let (_, removed) = self.slots[hole].take()?;
         self.len -= 1;
@@ -135,7 +139,7 @@ mod tests {
     use std::collections::HashMap;
     use std::vec::Vec;
 
-    fn table(n: usize) -> SocketTable<Vec<Slot>> {
+    fn table(n: usize) -> SocketTable<Vec<Slot<SocketInfo>>> {
         SocketTable::new((0..n).map(|_| None).collect()).unwrap()
     }
 
@@ -145,8 +149,8 @@ mod tests {
 
     #[test]
     fn refuses_bad_storage_and_overfilling() {
-        assert!(SocketTable::new((0..12).map(|_| None).collect::<Vec<Slot>>()).is_none());
-        assert!(SocketTable::new((0..4).map(|_| None).collect::<Vec<Slot>>()).is_none());
+        assert!(SocketTable::new((0..12).map(|_| None).collect::<Vec<Slot<SocketInfo>>>()).is_none());
+        assert!(SocketTable::new((0..4).map(|_| None).collect::<Vec<Slot<SocketInfo>>>()).is_none());
         let mut t = table(8);
         for k in 1..=7 {
             t.insert(k, info(k as u32)).unwrap();

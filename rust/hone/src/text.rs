@@ -133,7 +133,7 @@ pub fn packet(c: &mut Cursor<'_>, ts_ns: u64, rec: &PacketRecord, header: &[u8])
             c.dec(u64::from(v))?;
             c.put(b" ? -> ?")?;
         }
-        Summary::Ip { protocol, addrs, ports } => {
+        Summary::Ip { protocol, addrs, ports, .. } => {
             let v = if matches!(addrs, Addrs::V4(..)) { b'4' } else { b'6' };
             match protocol {
                 6 | 17 => {

@@ -173,3 +173,9 @@ bool hone_sock_is_user_inet(struct sock *sk)
 {
 	return (sk->sk_family == AF_INET || sk->sk_family == AF_INET6) && !sk->sk_kern_sock;
 }
+
+bool hone_sock_is_ping(struct sock *sk)
+{
+	return sk->sk_type == SOCK_DGRAM &&
+	       (sk->sk_protocol == IPPROTO_ICMP || sk->sk_protocol == IPPROTO_ICMPV6);
+}

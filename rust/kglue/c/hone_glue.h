@@ -76,6 +76,8 @@ int hone_skb_copy(struct sk_buff *skb, u32 off, void *buf, u32 len);
  */
 u32 hone_sock_ino(struct sock *sk);
 
+/* Whether the socket is an ICMP or ICMPv6 "ping" socket (SOCK_DGRAM). */
+bool hone_sock_is_ping(struct sock *sk);
 /* Whether the socket is an AF_INET or AF_INET6 socket opened by a user (not the kernel). */
 bool hone_sock_is_user_inet(struct sock *sk);
 

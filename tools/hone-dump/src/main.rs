@@ -12,8 +12,9 @@ use clap::Parser;
 use hone::cursor::Cursor;
 use hone::params::{Guid, HostId};
 use hone::pcapng::{self, Endian};
-use hone::record::Counts;
+use hone::record::{Counts, PacketRecord};
 use hone::text;
+use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketOption;
 use pcap_file::pcapng::blocks::interface_statistics::InterfaceStatisticsOption;
 use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeaderOption};
 use pcap_file::pcapng::{Block, PcapNgParser};
@@ -107,6 +108,40 @@ impl Dumper {
                     pcapng::decode_process(&u.value, self.endian).map_err(|e| format!("bad process block: {e:?}"))?;
                 let mut c = Cursor::new(&mut self.line);
                 text::process(&mut c, ts_us.saturating_mul(1000), &rec).map_err(|_| "record too large".to_string())?;
+                Ok(c.len())
+            }
+            Block::Unknown(u) if u.type_ == pcapng::CONNECTION_BLOCK => {
+                let (mut rec, ts_us) = pcapng::decode_connection(&u.value, self.endian)
+                    .map_err(|e| format!("bad connection block: {e:?}"))?;
+                // The block carries only the pid: the other ids print as -1 (unknown).
+                rec.owner.ppid = -1;
+                rec.owner.euid = u32::MAX;
+                rec.owner.egid = u32::MAX;
+                let mut c = Cursor::new(&mut self.line);
+                text::socket(&mut c, ts_us.saturating_mul(1000), &rec).map_err(|_| "record too large".to_string())?;
+                Ok(c.len())
+            }
+            Block::EnhancedPacket(epb) => {
+                let mut rec = PacketRecord { inbound: false, conn: None, pid: None, len: epb.original_len };
+                for o in &epb.options {
+                    match o {
+                        EnhancedPacketOption::Flags(f) => rec.inbound = f & 3 == 1,
+                        EnhancedPacketOption::Unknown(u) if u.code == 257 || u.code == 258 => {
+                            let v = self.endian.u32(&u.value).map_err(|e| format!("bad packet option: {e:?}"))?;
+                            if u.code == 257 {
+                                rec.conn = Some(v);
+                            } else {
+                                rec.pid = Some(v);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                // pcap-file takes the raw timestamp for nanoseconds; Hone's are microseconds.
+                let ts_us = u64::try_from(epb.timestamp.as_nanos()).unwrap_or(u64::MAX);
+                let mut c = Cursor::new(&mut self.line);
+                text::packet(&mut c, ts_us.saturating_mul(1000), &rec, &epb.data)
+                    .map_err(|_| "record too large".to_string())?;
                 Ok(c.len())
             }
             Block::InterfaceStatistics(isb) => {
@@ -203,6 +238,23 @@ mod tests {
         };
         pcapng::process_block(&mut c, &exec, 1_700_000_000_123_456).unwrap();
         ends.push(c.len());
+        let owner = hone::record::Owner { pid: 42, ppid: 1, euid: 1000, egid: 100 };
+        let sock = hone::record::SocketRecord { closed: false, conn: 0x1234, owner };
+        pcapng::connection_block(&mut c, &sock, 1_700_000_000_200_000).unwrap();
+        ends.push(c.len());
+        let mut udp = [0u8; 28];
+        udp[0] = 0x45;
+        udp[9] = 17;
+        udp[12..16].copy_from_slice(&[127, 0, 0, 1]);
+        udp[16..20].copy_from_slice(&[127, 0, 0, 1]);
+        udp[20..24].copy_from_slice(&[0x30, 0x39, 0, 53]);
+        let rec = PacketRecord { inbound: false, conn: Some(0x1234), pid: Some(42), len: 28 };
+        pcapng::packet_block(&mut c, &rec, 1_700_000_000_300_000, 24, |d| {
+            d.copy_from_slice(&udp[..24]);
+            Ok(())
+        })
+        .unwrap();
+        ends.push(c.len());
         pcapng::loss_statistics(&mut c, 1_700_000_001_000_000, &Counts([5, 0, 2])).unwrap();
         ends.push(c.len());
         pcapng::loss_statistics(&mut c, 1_700_000_002_000_000, &Counts([7, 1, 2])).unwrap();
@@ -220,6 +272,8 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "0.000000000 HEAD 0.000000000 {0fa1b2c3-d4e5-f607-1829-3a4b5c6d7e8f}\n\
              1700000000.123456000 EXEC 42 1 1000 100 \"/bin/a b\" a\\x20b -x \n\
+             1700000000.200000000 SOCK O 42 -1 -1 -1 00001234\n\
+             1700000000.300000000 PAKT O 00001234 42 UDPv4 127.0.0.1:12345 -> 127.0.0.1:53 28\n\
              1700000001.000000000 LOST 5 0 2\n\
              1700000002.000000000 LOST 2 1 0\n"
         );

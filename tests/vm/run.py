@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Runs Hone's in-VM tests.
+
+Usage (inside the test VM, as root): run.py STAGE TOOLS RESULTS
+  STAGE    module tree for `modprobe -d` (the test kernel's modules plus Hone's, depmod'ed)
+  TOOLS    directory holding the hone-dump binary
+  RESULTS  file to append `ok`/`not ok` lines to
+"""
+
+import signal
+import sys
+
+import test_network
+import test_process
+from honetest import Modules, Results
+
+STAGE, TOOLS, RESULTS = sys.argv[1:4]
+
+
+def main():
+    signal.alarm(900)
+    results, modules = Results(RESULTS), Modules(STAGE)
+    for suite in (test_process, test_network):
+        suite.configure(results, modules, TOOLS)
+    # Unloading and the kernel log come last: they judge everything before them.
+    tests = test_process.TESTS + test_network.TESTS + [test_process.test_unload, test_process.test_kernel_log]
+    for test in tests:
+        try:
+            test()
+        except Exception as e:  # noqa: BLE001 - a crashing test is a failed check
+            results.check(f"{test.__name__} ran to completion", False, f"{type(e).__name__}: {e}")
+    results.emit(f"vm: {results.passed} passed, {results.failed} failed")
+    return 0 if results.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

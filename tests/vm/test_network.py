@@ -1,0 +1,389 @@
+# SPDX-License-Identifier: GPL-2.0
+"""In-VM tests of packet -> socket -> process correlation, against ground truth.
+
+Two network namespaces (hone_a, hone_b) joined by a veth pair, plus loopback. Known programs
+(tests/vm/peer.py) run in them with known pids and ports; each case runs alone in its own time
+window, so every packet of the window belongs to it. For each packet the test knows which
+process must be reported, from the packet's local endpoint (its source when leaving, its
+destination when arriving). Cases and packets whose owner is ambiguous say why, and accept
+only the processes that could own them (or none).
+"""
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import time
+
+from honetest import DeviceReader, dump, options, param, parse_text, pcapng_blocks
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+R = M = TOOLS = None
+
+A4, B4 = "10.77.0.1", "10.77.0.2"
+A6, B6 = "fd77::1", "fd77::2"
+
+
+def configure(results, modules, tools):
+    global R, M, TOOLS
+    R, M, TOOLS = results, modules, tools
+
+
+def sh(*cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}: {p.stderr.strip()}")
+    return p.stdout
+
+
+def setup_namespaces():
+    for ns in ("hone_a", "hone_b"):
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        sh("ip", "netns", "add", ns)
+        sh("ip", "-n", ns, "link", "set", "lo", "up")
+        sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647")
+    sh("ip", "link", "add", "veth_a", "netns", "hone_a", "type", "veth", "peer", "name", "veth_b", "netns", "hone_b")
+    for ns, dev, a4, a6 in (("hone_a", "veth_a", A4, A6), ("hone_b", "veth_b", B4, B6)):
+        sh("ip", "-n", ns, "addr", "add", f"{a4}/24", "dev", dev)
+        sh("ip", "-n", ns, "-6", "addr", "add", f"{a6}/64", "dev", dev, "nodad")
+        sh("ip", "-n", ns, "link", "set", dev, "up")
+    # Neighbour discovery before the first case, so no case starts with it.
+    for family, addr in (("4", B4), ("6", B6)):
+        finish(peer("hone_a", "udp-client", family, addr, 9, "unconnected"))
+
+
+def peer(ns, *args, wait_ready=False):
+    p = subprocess.Popen(["ip", "netns", "exec", ns, "/usr/bin/python3", os.path.join(HERE, "peer.py"), *map(str, args)],
+                         stdout=subprocess.PIPE, text=True)
+    if wait_ready:
+        line = p.stdout.readline()
+        if line.strip() != "ready":
+            raise RuntimeError(f"peer {args} did not start: {line!r}")
+    return p
+
+
+def finish(p):
+    out, _ = p.communicate(timeout=30)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+# ---- packets, from the raw bytes of /dev/hone ----
+
+def parse_ip(data):
+    """(src, dst, proto, sport, dport, tcp_flags, icmp_type, payload_len) of a raw IP packet."""
+    v = data[0] >> 4
+    if v == 4:
+        ihl = (data[0] & 15) * 4
+        proto = data[9]
+        src, dst = ".".join(map(str, data[12:16])), ".".join(map(str, data[16:20]))
+        off = ihl
+        total = struct.unpack_from("!H", data, 2)[0]
+    else:
+        import ipaddress
+        proto = data[6]
+        src, dst = str(ipaddress.IPv6Address(data[8:24])), str(ipaddress.IPv6Address(data[24:40]))
+        off = 40
+        total = 40 + struct.unpack_from("!H", data, 4)[0]
+    sport = dport = flags = icmp = None
+    payload = 0
+    if proto in (6, 17) and len(data) >= off + 4:
+        sport, dport = struct.unpack_from("!HH", data, off)
+        if proto == 6 and len(data) >= off + 14:
+            flags = data[off + 13]
+            payload = total - off - (data[off + 12] >> 4) * 4
+        elif proto == 17:
+            payload = total - off - 8
+    elif proto in (1, 58) and len(data) > off:
+        icmp = data[off]
+    return src, dst, proto, sport, dport, flags, icmp, payload
+
+
+def packets(blocks):
+    """The EPBs of a /dev/hone stream, decoded."""
+    out = []
+    for btype, body in blocks:
+        if btype != 6:
+            continue
+        ts_hi, ts_lo, caplen, origlen = struct.unpack_from("<IIII", body, 4)
+        data = body[20:20 + caplen]
+        opts = dict(options(body[20 + caplen + (-caplen % 4):]))
+        flags = struct.unpack("<I", opts[2])[0]
+        src, dst, proto, sport, dport, tflags, icmp, payload = parse_ip(data)
+        inbound = flags & 3 == 1
+        out.append({
+            "ts": ((ts_hi << 32) | ts_lo) / 1e6, "inbound": inbound, "data": data, "caplen": caplen,
+            "len": origlen, "conn": struct.unpack("<I", opts[257])[0] if 257 in opts else 0,
+            "pid": struct.unpack("<I", opts[258])[0] if 258 in opts else 0,
+            "src": src, "dst": dst, "proto": proto, "sport": sport, "dport": dport, "tcp": tflags, "icmp": icmp,
+            "payload": payload, "local": (dst, dport) if inbound else (src, sport),
+        })
+    return out
+
+
+def connection_events(blocks):
+    """(conn, pid, wall time, closed) of the Connection Event Blocks of a /dev/hone stream."""
+    out = []
+    for btype, body in blocks:
+        if btype == 0x102:
+            conn, pid, hi, lo = struct.unpack_from("<IIII", body)
+            out.append((conn, pid, ((hi << 32) | lo) / 1e6, 2 in dict(options(body[16:]))))
+    return out
+
+
+class Case:
+    """One scenario: its packets must each carry the expected pid."""
+
+    def __init__(self, name, run, expect, ambiguous=""):
+        self.name, self.run, self.expect, self.ambiguous = name, run, expect, ambiguous
+
+
+def judge(case, pkts, info):
+    """Checks every packet of a case; returns True if all unambiguous ones are right."""
+    right = wrong = amb_ok = amb_bad = 0
+    bad = []
+    fin_seen = set()
+    for p in pkts:
+        key = frozenset([(p["src"], p["sport"]), (p["dst"], p["dport"])])
+        teardown = key in fin_seen
+        if p["tcp"] is not None and p["tcp"] & 1:
+            fin_seen.add(key)
+            teardown = True
+        want, allowed = case.expect(p, info, teardown)
+        if allowed is None:
+            if p["pid"] == want:
+                right += 1
+            else:
+                wrong += 1
+                bad.append((p["src"], p["sport"], p["dst"], p["dport"], p["proto"], p["tcp"], p["icmp"],
+                            "in" if p["inbound"] else "out", p["pid"], want))
+        elif p["pid"] in allowed:
+            amb_ok += 1
+        else:
+            amb_bad += 1
+            bad.append(("ambiguous", p["src"], p["dst"], p["tcp"], p["icmp"], p["pid"], sorted(allowed)))
+    total = right + wrong
+    note = f" ({amb_ok} ambiguous: {case.ambiguous})" if amb_ok + amb_bad else ""
+    R.check(f"{case.name}: {right}/{total} packets attributed to the right process{note}",
+            total > 0 and wrong == 0 and amb_bad == 0, f"wrong: {bad[:8]}")
+    return wrong == 0 and amb_bad == 0
+
+
+def endpoint_owner(p, owners):
+    """The pid owning the packet's local endpoint, or 0 (the kernel) if none. An owner bound
+    to the wildcard address owns its port on every address."""
+    addr, port = p["local"]
+    for (a, pt), pid in owners.items():
+        if pt == port and a in (addr, "0.0.0.0", "::"):
+            return pid
+    return 0
+
+
+def tcp_case(name, family, ns_client, ns_server, client_addr, server_addr, port, fork=False):
+    def run():
+        srv = peer(ns_server, "tcp-server", family, server_addr, port, "fork" if fork else "", wait_ready=True)
+        cli = finish(peer(ns_client, "tcp-client", family, server_addr, port))
+        s = finish(srv)
+        return {"client": cli, "server": s}
+
+    def expect(p, info, teardown):
+        c, s = info["client"], info["server"]
+        owners = {(c["addr"], c["port"]): c["pid"], (s["addr"], s["port"]): s["pid"]}
+        want = endpoint_owner(p, owners)
+        server_side = p["local"] == (s["addr"], s["port"])
+        if server_side and not p["tcp"] & 2 and p["ts"] < info["accept_ts"]:
+            # Until accept() the connection waits in the kernel's queue: no process has it yet.
+            return None, {s["pid"], 0}
+        if fork and server_side:
+            handshake = p["tcp"] is not None and p["tcp"] & 2  # SYN or SYN-ACK
+            if handshake:
+                return s["pid"], None
+            if not p["inbound"] and p["payload"] > 0 and not teardown:
+                return s["child"], None  # sent by the child, in its own context
+            return None, {s["pid"], s["child"], 0}
+        if teardown:
+            # The last ACK comes from a TIME_WAIT socket, which no process holds any more.
+            return None, {want, 0}
+        return want, None
+
+    amb = "a connection is no process's until accept(); " + (
+        "after a fork both processes hold the socket; " if fork else "") + "teardown ends in TIME_WAIT"
+    return Case(name, run, expect, amb)
+
+
+def udp_case(name, family, server_addr, port, mode):
+    def run():
+        srv = peer("hone_b", "udp-server", family, "::" if family == "6" else "0.0.0.0", port, wait_ready=True)
+        cli = finish(peer("hone_a", "udp-client", family, server_addr, port, mode))
+        s = finish(srv)
+        return {"client": cli, "server": s}
+
+    def expect(p, info, teardown):
+        c, s = info["client"], info["server"]
+        # The server is bound to the wildcard address: it owns its port on every address.
+        if p["local"][1] == s["port"] and p["local"][0] in (B4, B6):
+            return s["pid"], None
+        return endpoint_owner(p, {(c["addr"], c["port"]): c["pid"]}), None
+
+    return Case(name, run, expect)
+
+
+def ping_case(name, family, dst, kind, ident):
+    def run():
+        return {"client": finish(peer("hone_a", "ping", family, dst, ident, kind))}
+
+    def expect(p, info, teardown):
+        c = info["client"]
+        mine = p["src"] if not p["inbound"] else p["dst"]
+        if mine not in (A4, A6):
+            return 0, None  # the peer's kernel answers the echo itself
+        if kind == "raw" and p["inbound"]:
+            # A raw socket receives a copy of every matching packet: no socket owns the reply.
+            return None, {c["pid"], 0}
+        return c["pid"], None
+
+    return Case(name, run, expect, "a raw socket gets a copy of the reply, it does not own it")
+
+
+def refused_case(name, family, server_addr, port, proto):
+    def run():
+        if proto == "tcp":
+            return {"client": finish(peer("hone_a", "tcp-client", family, server_addr, port))}
+        return {"client": finish(peer("hone_a", "udp-client", family, server_addr, port, "unconnected"))}
+
+    def expect(p, info, teardown):
+        c = info["client"]
+        icmp_error = p["icmp"] in ((3, 4, 5, 11, 12) if p["proto"] == 1 else (1, 2, 3, 4))
+        if icmp_error and p["inbound"]:
+            return c["pid"], None  # the ICMP error quotes the client's datagram
+        return endpoint_owner(p, {(c["addr"], c["port"]): c["pid"]}), None
+
+    return Case(name, run, expect)
+
+
+def cases():
+    return [
+        tcp_case("TCP over veth, IPv4", "4", "hone_a", "hone_b", A4, B4, 7001),
+        tcp_case("TCP over veth, IPv6", "6", "hone_a", "hone_b", A6, B6, 7002),
+        tcp_case("TCP over loopback, IPv4", "4", "hone_a", "hone_a", "127.0.0.1", "127.0.0.1", 7003),
+        tcp_case("TCP over loopback, IPv6", "6", "hone_a", "hone_a", "::1", "::1", 7004),
+        tcp_case("TCP server forking after accept, IPv4", "4", "hone_a", "hone_b", A4, B4, 7005, fork=True),
+        tcp_case("TCP server forking after accept, IPv6", "6", "hone_a", "hone_b", A6, B6, 7006, fork=True),
+        udp_case("UDP connected client, wildcard server, IPv4", "4", B4, 7101, "connected"),
+        udp_case("UDP connected client, wildcard server, IPv6", "6", B6, 7102, "connected"),
+        udp_case("UDP unconnected client, wildcard server, IPv4", "4", B4, 7103, "unconnected"),
+        udp_case("UDP unconnected client, wildcard server, IPv6", "6", B6, 7104, "unconnected"),
+        ping_case("ICMP echo from a ping socket, IPv4", "4", B4, "dgram", 0),
+        ping_case("ICMP echo from a ping socket, IPv6", "6", B6, "dgram", 0),
+        ping_case("ICMP echo from a raw socket, IPv4", "4", B4, "raw", 4242),
+        ping_case("ICMP echo from a raw socket, IPv6", "6", B6, "raw", 4243),
+        refused_case("TCP to a closed port: the kernel's RST has no pid, IPv4", "4", B4, 7201, "tcp"),
+        refused_case("TCP to a closed port: the kernel's RST has no pid, IPv6", "6", B6, 7202, "tcp"),
+        refused_case("UDP to a closed port: the kernel's ICMP error has no pid, IPv4", "4", B4, 7203, "udp"),
+        refused_case("UDP to a closed port: the kernel's ICMP error has no pid, IPv6", "6", B6, 7204, "udp"),
+    ]
+
+
+def test_correlation():
+    setup_namespaces()
+    M.unload_all()
+    # A socket opened before the modules are loaded: its packets must still be attributed.
+    early = peer("hone_b", "udp-server", "4", "0.0.0.0", 7300, wait_ready=True)
+    r = M.load()
+    R.check("modules load with a socket already open", r.returncode == 0, r.stderr)
+    text = DeviceReader("/dev/honet")
+    pcap = DeviceReader("/dev/hone")
+    time.sleep(1)
+    windows = []
+    for case in cases() + ["early"]:
+        t0 = time.time()
+        if case == "early":
+            cli = finish(peer("hone_a", "udp-client", "4", B4, 7300, "connected"))
+            info = {"client": cli, "server": finish(early)}
+            case = Case("a socket opened before the modules were loaded", None,
+                        lambda p, i, t: (endpoint_owner(p, {(B4, 7300): i["server"]["pid"],
+                                                            (i["client"]["addr"], i["client"]["port"]): i["client"]["pid"]}),
+                                         None))
+        else:
+            info = case.run()
+        time.sleep(0.3)
+        windows.append((case, info, t0, time.time()))
+    for rd in (text, pcap):
+        rd.wait_quiet(1.0)
+    tdata, pdata = text.close(), pcap.close()
+    recs = parse_text(tdata)
+    blocks = pcapng_blocks(pdata)
+    pkts = packets(blocks)
+    conns = connection_events(blocks)
+    for case, info, t0, t1 in windows:
+        mine = [p for p in pkts if t0 <= p["ts"] <= t1]
+        s = info.get("server", {})
+        # accept(): the Connection Event Block that opens the socket the server replies on.
+        reply = [p for p in mine if not p["inbound"] and p["payload"] > 0 and p["local"] == (s.get("addr"), s.get("port"))]
+        opens = [ts for conn, pid, ts, closed in conns if reply and conn == reply[0]["conn"] and not closed]
+        info["accept_ts"] = min(opens or [t0])
+        judge(case, mine, info)
+
+    # Every accepted connection is opened in the accepting process.
+    for case, info, t0, t1 in windows:
+        s = info.get("server", {})
+        if "port" in s and case.name.startswith("TCP"):
+            conns = {p["conn"] for p in pkts if t0 <= p["ts"] <= t1 and p["local"] == (s["addr"], s["port"])
+                     and not p["inbound"] and p["payload"] > 0}
+            opened = {r["conn"] for r in recs if r["tag"] == "SOCK" and r["event"] == "O" and r["pid"] == s["pid"]}
+            R.check(f"{case.name}: the accepted socket is opened by the accepting process (SOCK O)",
+                    len(conns) == 1 and conns <= opened, f"data conns {conns}, opened by {s['pid']}: {opened}")
+    early_rec = [r for r in recs if r["tag"] == "SOCK" and r.get("pid") == windows[-1][1]["server"]["pid"]]
+    R.check("the snapshot lists the socket opened before the modules were loaded",
+            any(r["event"] == "O" for r in early_rec), str(early_rec))
+
+    # No packet twice per hook: identical bytes in the same direction would be a duplicate.
+    seen = {}
+    dups = 0
+    for p in pkts:
+        if p["proto"] == 6:
+            k = (p["inbound"], p["data"])
+            dups += k in seen
+            seen[k] = True
+    R.check("no packet is reported twice by the same hook", dups == 0 and len(seen) > 0, f"{dups} duplicates")
+    leaked = [p for p in pkts if p["conn"] and p["conn"] > 0xFFFFFFF]
+    R.check("connection ids are socket inode numbers, not kernel addresses", not leaked, str(leaked[:3]))
+
+    # Both devices tell the same story.
+    tp = [r["line"].split(b" ", 1)[1] for r in recs if r["tag"] == "PAKT"]
+    dp = [r["line"].split(b" ", 1)[1] for r in dump(TOOLS, pdata) if r["tag"] == "PAKT"]
+    R.check("/dev/honet and /dev/hone (decoded) report the same packets", tp == dp and len(tp) == len(pkts),
+            f"{len(tp)} text vs {len(dp)} decoded vs {len(pkts)} EPBs")
+
+
+def test_snaplen():
+    M.rmmod("honeevent")
+    r = M.load(snaplen=64)
+    R.check("honeevent loads with snaplen=64", r.returncode == 0 and param("snaplen") == "64", r.stderr)
+    text = DeviceReader("/dev/honet")
+    pcap = DeviceReader("/dev/hone")
+    time.sleep(0.5)
+    srv = peer("hone_b", "udp-server", "4", "0.0.0.0", 7400, wait_ready=True)
+    finish(peer("hone_a", "udp-client", "4", B4, 7400, "connected:200"))
+    finish(srv)
+    for rd in (text, pcap):
+        rd.wait_quiet(1.0)
+    blocks = pcapng_blocks(pcap.close())
+    recs = parse_text(text.close())
+    idb = [b for b in blocks if b[0] == 1][0]
+    R.check("the IDB advertises snaplen 64", struct.unpack_from("<HHI", idb[1])[2] == 64)
+    big = [p for p in packets(blocks) if p["proto"] == 17 and p["len"] == 228]
+    R.check("snaplen truncates the captured bytes, not the original length",
+            len(big) >= 2 and all(p["caplen"] == 64 and p["len"] == 228 for p in big),
+            str([(p["caplen"], p["len"]) for p in big]))
+    R.check("the text device gives the original length", any(r["tag"] == "PAKT" and r["len"] == 228 for r in recs))
+    M.rmmod("honeevent")
+    r = M.load()
+    R.check("honeevent reloads with defaults", r.returncode == 0, r.stderr)
+
+
+TESTS = [test_correlation, test_snaplen]
+
+
+if __name__ == "__main__":
+    sys.exit("run through run.py")
