@@ -323,9 +323,9 @@ impl Hub {
 static HUB: AtomicPtr<Hub> = AtomicPtr::new(null_mut());
 
 fn hub() -> &'static Hub {
-    // SAFETY: `HUB` points to the pinned hub from `init` until `drop`, and nothing calls into
-    // this module outside that window: other modules reach it only through its exports, which
-    // keep it loaded, and the upstream subscriptions end before `drop`.
+    // Nothing calls into this module outside `init`..`drop`: other modules reach it only
+    // through its exports, which keep it loaded, and the upstream subscriptions end first.
+    // SAFETY: so `HUB` points to the pinned hub here.
     unsafe { &*HUB.load(Ordering::Acquire) }
 }
 

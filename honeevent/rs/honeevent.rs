@@ -88,8 +88,7 @@ fn param_bytes(ptr: *const c_char) -> &'static [u8] {
     if ptr.is_null() {
         return &[];
     }
-    // SAFETY: module parameters are NUL-terminated strings that live as long as the module,
-    // and this module's code only runs while it is loaded.
+    // SAFETY: module parameters are NUL-terminated strings that live as long as the module.
     unsafe { CStr::from_char_ptr(ptr) }.as_bytes()
 }
 
@@ -172,8 +171,9 @@ impl TruncateTo for KVec<u8> {
 static CONFIG: AtomicPtr<Config> = AtomicPtr::new(null_mut());
 
 fn config() -> &'static Config {
-    // SAFETY: `CONFIG` is set before the devices exist and cleared after they are gone, and
-    // readers hold a module reference (fops owner), so every reader callback sees it set.
+    // `CONFIG` is set before the devices exist and cleared after they are gone, and readers
+    // hold a module reference (fops owner).
+    // SAFETY: so every reader callback sees it set.
     unsafe { &*CONFIG.load(Ordering::Acquire) }
 }
 
@@ -377,8 +377,8 @@ impl Reader {
                 return Err(EAGAIN);
             }
             let shared = &*self.shared as *const Shared as *mut c_void;
-            // SAFETY: the wait queue is initialised; `shared_has_events` does not sleep and
-            // `self.shared` outlives the wait.
+            // `shared_has_events` does not sleep and `self.shared` outlives the wait.
+            // SAFETY: and the wait queue is initialised.
             let ret = unsafe { shim::hone_waitqueue_wait(self.shared.wq(), Some(shared_has_events), shared) };
             if ret != 0 {
                 return Err(Error::from_errno(ret));

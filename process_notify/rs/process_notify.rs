@@ -179,8 +179,7 @@ impl ProcessNotifier {
     fn publish(&self, event: ProcessEvent) {
         match Arc::new(event, GFP_ATOMIC) {
             Ok(event) => {
-                // SAFETY: the chain lends `&Arc<ProcessEvent>` (what `ProcessSource` promises
-                // subscribers) for the duration of the call.
+                // SAFETY: lends `&Arc<ProcessEvent>` (what `ProcessSource` promises) for the call.
                 unsafe { shim::hone_process_call(&event as *const Arc<ProcessEvent> as *mut c_void) };
             }
             Err(_) => {
@@ -293,8 +292,7 @@ impl TaskList {
         // SAFETY: `data` is the `TaskList` passed by `collect`.
         let list = unsafe { &mut *(data as *mut TaskList) };
         if list.tasks.len() < list.tasks.capacity() {
-            // SAFETY: `task` is alive under the walk's RCU read lock; the reference taken here
-            // keeps it alive until `drop`.
+            // SAFETY: `task` is alive under the walk's RCU lock; this reference lasts until `drop`.
             unsafe { shim::hone_task_get(task) };
             // Cannot fail: the capacity was checked, so nothing is allocated.
             if list.tasks.push(TaskRef(task), GFP_ATOMIC).is_err() {

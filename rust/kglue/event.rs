@@ -69,8 +69,8 @@ impl PacketEvent {
     /// Copies `buf.len()` bytes of the packet, starting `off` bytes after its network header.
     pub fn copy(&self, off: u32, buf: &mut [u8]) -> bool {
         let Ok(len) = u32::try_from(buf.len()) else { return false };
-        // SAFETY: `self.skb` is our clone and `buf` is valid for `len` bytes; the copy checks
-        // the bounds against the packet.
+        // The copy checks the bounds against the packet.
+        // SAFETY: `self.skb` is our clone and `buf` is valid for `len` bytes.
         unsafe { crate::shim::hone_skb_copy(self.skb, off, buf.as_mut_ptr().cast(), len) == 0 }
     }
 }

@@ -27,8 +27,7 @@ unsafe impl Backend for IrqSpinBackend {
         name: *const kernel::ffi::c_char,
         key: *mut bindings::lock_class_key,
     ) {
-        // SAFETY: the caller guarantees that `ptr` is valid for writes and that `name` and `key`
-        // stay valid for reads for as long as the lock exists.
+        // SAFETY: the caller guarantees `ptr` writable, `name` and `key` readable for the lock's life.
         unsafe { bindings::__spin_lock_init(ptr, name, key) }
     }
 

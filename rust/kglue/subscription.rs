@@ -69,8 +69,7 @@ impl<S: Source, T: Subscriber<S::Event>> Subscription<S, T> {
             },
             GFP_KERNEL,
         )?;
-        // SAFETY: the node is pinned in its box, which `Self` owns; `Drop` unregisters it before
-        // the box is freed.
+        // SAFETY: the node is pinned in its box, owned by `Self`, whose `Drop` unregisters it.
         to_result(unsafe { S::register(node.nb.get()) })?;
         Ok(Subscription { node, _source: PhantomData })
     }
@@ -81,9 +80,8 @@ impl<S: Source, T: Subscriber<S::Event>> Subscription<S, T> {
     }
 
     extern "C" fn call(nb: *mut bindings::notifier_block, _action: c_ulong, event: *mut c_void) -> c_int {
-        // SAFETY: `nb` is the first field of a `#[repr(C)] Node<T>` (`Opaque` is transparent),
-        // registered by `new` and alive until `drop` has unregistered it, which waits for this
-        // call to return.
+        // `nb` is the first field of a `#[repr(C)] Node<T>` (`Opaque` is transparent).
+        // SAFETY: and it is alive until `drop` has unregistered it, which waits for this call.
         let node = unsafe { &*(nb as *const Node<T>) };
         // SAFETY: providers of `S` pass a pointer to a live `S::Event` for the whole call.
         let event = unsafe { &*(event as *const S::Event) };
@@ -121,8 +119,8 @@ macro_rules! source {
             }
 
             unsafe fn unregister(nb: *mut notifier_block) {
-                // SAFETY: forwarded from the caller; `nb` was registered. The only error is
-                // "not registered" (-ENOENT), which the caller's contract rules out.
+                // The only error is "not registered" (-ENOENT), which the contract rules out.
+                // SAFETY: forwarded from the caller; `nb` was registered.
                 unsafe { $unregister(nb) };
             }
         }

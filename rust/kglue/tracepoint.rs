@@ -39,8 +39,8 @@ impl<T: TracepointProbes> Tracepoints<T> {
     pub fn attach(handler: T) -> Result<Self> {
         let mut this = Tracepoints { handler: KBox::new(handler, GFP_KERNEL)?, attached: 0 };
         for probe in T::probes().as_ref() {
-            // SAFETY: `probe.func` has the prototype of tracepoint `probe.name` (the contract of
-            // `TracepointProbes`), and the handler stays valid until `drop` detaches it.
+            // `probe.func` has the prototype of tracepoint `probe.name` (`TracepointProbes`).
+            // SAFETY: and the handler stays valid until `drop` detaches it.
             let ret = unsafe { crate::shim::hone_tracepoint_attach(probe.name.as_char_ptr(), probe.func, this.data()) };
             if ret != 0 {
                 pr_err!("cannot attach to tracepoint {}: error {}\n", probe.name, ret);
