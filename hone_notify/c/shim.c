@@ -10,3 +10,4 @@ HONE_DEFINE_CHAIN(notify_chain);
 EXPORT_SYMBOL_GPL(hone_notify_register);
 EXPORT_SYMBOL_GPL(hone_notify_unregister);
 EXPORT_SYMBOL_GPL(hone_notify_snapshot);
+EXPORT_SYMBOL_GPL(hone_notify_stats);

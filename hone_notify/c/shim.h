@@ -13,6 +13,8 @@ HONE_DECLARE_CHAIN(notify_chain);
 int hone_notify_register(struct notifier_block *nb);
 int hone_notify_unregister(struct notifier_block *nb);
 int hone_notify_snapshot(bool (*sink)(void *data, const void *event), void *data);
+struct hone_stats;
+void hone_notify_stats(struct hone_stats *out);
 #endif
 
 #endif

@@ -54,7 +54,9 @@ mod shim {
 use hone::record::{Class, Owner, PacketRecord, SocketRecord};
 use hone::socktab::{Slot, SocketInfo, SocketTable, Table};
 use kglue::chains::{self, PacketSource, ProcessSource, SocketSource};
-use kglue::event::{HoneEvent, PacketEvent, PacketNotice, ProcessEvent, SnapshotFn, SocketChange, SocketEvent, SocketNotice};
+use kglue::event::{
+    HoneEvent, HoneStats, PacketEvent, PacketNotice, ProcessEvent, SnapshotFn, SocketChange, SocketEvent, SocketNotice,
+};
 use kglue::irqlock::IrqSpinLock;
 use kglue::subscription::{Subscriber, Subscription};
 
@@ -260,6 +262,8 @@ struct Hub {
     /// of netfilter finds).
     #[pin]
     echoes: IrqSpinLock<Echoes>,
+    /// Monotonic time the module was loaded, in ns.
+    start_ns: u64,
     received: [AtomicU64; 3],
     /// Events lost because memory was short in atomic context.
     lost: [AtomicU64; 3],
@@ -443,6 +447,21 @@ pub unsafe extern "C" fn hone_notify_snapshot(sink: Option<SnapshotFn>, data: *m
     unsafe { chains::hone_process_snapshot(Some(snapshot_each), &ctx as *const SnapshotCtx as *mut c_void) }
 }
 
+/// Fills `out` with the counters since the module was loaded: events received and events lost
+/// for want of memory, by class.
+///
+/// # Safety
+///
+/// `out` must be valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn hone_notify_stats(out: *mut HoneStats) {
+    let hub = hub();
+    let load = |c: &[AtomicU64; 3]| [0, 1, 2].map(|i| c[i].load(Ordering::Relaxed));
+    let stats = HoneStats { start_ns: hub.start_ns, received: load(&hub.received), lost: load(&hub.lost) };
+    // SAFETY: guaranteed by the caller.
+    unsafe { out.write(stats) };
+}
+
 struct HoneNotifyModule {
     hub: Pin<KBox<Hub>>,
 }
@@ -464,6 +483,7 @@ impl kernel::Module for HoneNotifyModule {
                 readers <- new_mutex!(Readers { count: 0, upstream: None }),
                 sockets <- kernel::sync::lock::Lock::new(table, kernel::c_str!("hone_sockets"), kernel::static_lock_class!()),
                 echoes <- kernel::sync::lock::Lock::new(echoes, kernel::c_str!("hone_echoes"), kernel::static_lock_class!()),
+                start_ns: now_ns(),
                 received: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
                 lost: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
             }),

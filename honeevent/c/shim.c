@@ -6,6 +6,7 @@
 #include <linux/kdev_t.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/net.h>
 #include <linux/poll.h>
 #include <linux/utsname.h>
 
@@ -42,6 +43,20 @@ int hone_param_pageorder(void) { return pageorder; }
 void hone_param_set_major(int m) { major = m; }
 const char *hone_version(void) { return HONE_VERSION; }
 
+long hone_fd_sock_ino(int fd)
+{
+	struct socket *sock;
+	long ino;
+	int err;
+
+	sock = sockfd_lookup(fd, &err);
+	if (!sock)
+		return err;
+	ino = sock->sk ? sock_i_ino(sock->sk) : 0;
+	sockfd_put(sock);
+	return ino;
+}
+
 int hone_uname(char *buf, int len)
 {
 	struct new_utsname *u = init_utsname();
@@ -70,6 +85,11 @@ static ssize_t hone_read(struct file *file, char __user *buf, size_t len, loff_t
 	return hone_reader_read(file->private_data, buf, len, file->f_flags & O_NONBLOCK);
 }
 
+static long hone_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	return hone_reader_ioctl(file->private_data, cmd, arg);
+}
+
 static __poll_t hone_poll(struct file *file, poll_table *wait)
 {
 	poll_wait(file, hone_reader_waitqueue(file->private_data), wait);
@@ -87,6 +107,9 @@ static const struct file_operations hone_fops = {
 	.open = hone_open,
 	.read = hone_read,
 	.poll = hone_poll,
+	.unlocked_ioctl = hone_ioctl,
+	/* Same numbers in 32-bit processes; SET_SNAPLEN's argument is a value, not a pointer. */
+	.compat_ioctl = hone_ioctl,
 	.release = hone_release,
 	.llseek = noop_llseek,
 };

@@ -22,6 +22,9 @@ void hone_param_set_major(int major);
 /* The module's version string (from the VERSION file). */
 const char *hone_version(void);
 
+/* Inode number of the socket open as fd in the calling process, or -EBADF / -ENOTSOCK. */
+long hone_fd_sock_ino(int fd);
+
 /* "sysname nodename release version machine" of the initial UTS namespace; length written. */
 int hone_uname(char *buf, int len);
 
@@ -36,6 +39,7 @@ void hone_chrdev_unregister(int major, const char *name, struct class *class);
 /* Implemented in Rust. */
 void *hone_reader_open(unsigned int minor, int *err);
 ssize_t hone_reader_read(void *reader, char __user *buf, size_t len, bool nonblock);
+long hone_reader_ioctl(void *reader, unsigned int cmd, unsigned long arg);
 struct wait_queue_head *hone_reader_waitqueue(void *reader);
 bool hone_reader_readable(void *reader);
 void hone_reader_release(void *reader);

@@ -185,3 +185,15 @@ pub struct PacketNotice {
     /// Whether it is arriving (LOCAL_IN) rather than leaving (LOCAL_OUT).
     pub inbound: bool,
 }
+
+/// hone_notify's counters since it was loaded.
+#[repr(C)]
+#[derive(Default, Clone, Copy)]
+pub struct HoneStats {
+    /// Monotonic time hone_notify was loaded, in ns.
+    pub start_ns: u64,
+    /// Events received, by class (`Class as usize`).
+    pub received: [u64; 3],
+    /// Events lost for want of memory, by class.
+    pub lost: [u64; 3],
+}

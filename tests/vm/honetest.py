@@ -197,6 +197,9 @@ def parse_text(data):
             f = rest.split(b" ")
             rec.update(event=f[0].decode(), pid=int(f[1]), ppid=int(f[2]), uid=int(f[3]), gid=int(f[4]),
                        conn=int(f[5], 16))
+        elif tag == "TAIL":
+            if rest:
+                raise ValueError(f"unexpected tail in {line!r}")
         elif tag == "LOST":
             f = rest.split(b" ")
             rec.update(process=int(f[0]), socket=int(f[1]), packet=int(f[2]))

@@ -11,6 +11,7 @@ Usage (inside the test VM, as root): run.py STAGE TOOLS RESULTS
 import signal
 import sys
 
+import test_control
 import test_network
 import test_process
 from honetest import Modules, Results
@@ -21,10 +22,11 @@ STAGE, TOOLS, RESULTS = sys.argv[1:4]
 def main():
     signal.alarm(900)
     results, modules = Results(RESULTS), Modules(STAGE)
-    for suite in (test_process, test_network):
+    for suite in (test_process, test_network, test_control):
         suite.configure(results, modules, TOOLS)
     # Unloading and the kernel log come last: they judge everything before them.
-    tests = test_process.TESTS + test_network.TESTS + [test_process.test_unload, test_process.test_kernel_log]
+    tests = test_process.TESTS + test_network.TESTS + test_control.TESTS
+    tests += [test_process.test_unload, test_process.test_kernel_log]
     for test in tests:
         try:
             test()

@@ -14,6 +14,7 @@
 extern crate std;
 
 pub mod cursor;
+pub mod ioctl;
 pub mod ip;
 pub mod params;
 pub mod pcapng;

@@ -238,6 +238,52 @@ pub fn packet_block(
     })
 }
 
+/// What a reader's section-ending Interface Statistics Block reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SectionStats {
+    /// When Hone started counting (hone_notify loaded), in µs since the epoch.
+    pub start_us: u64,
+    /// Events hone_notify received, by class.
+    pub received: Counts,
+    /// Events hone_notify lost for want of memory, by class.
+    pub lost: Counts,
+    /// Events this reader dropped because its ring was full, by class.
+    pub dropped: Counts,
+    /// Events this reader delivered, by class.
+    pub delivered: Counts,
+    /// Packets this reader's filters hid.
+    pub filtered: u64,
+}
+
+/// Interface Statistics Block that ends a reader's section (196 bytes), with the original's
+/// options: 2 `isb_starttime`, 4 `isb_ifrecv` and 5 `isb_ifdrop` (packets received and lost by
+/// Hone), 6 packets filtered out by this reader, 7 `isb_osdrop` and 8 `isb_usrdeliv` (this
+/// reader's packets dropped and delivered), then for process events 257/258 (received/lost by
+/// Hone) and 259/260 (dropped/delivered by this reader), and the same for socket events at
+/// 261 to 264.
+pub fn section_statistics(c: &mut Cursor<'_>, ts_us: u64, st: &SectionStats) -> Result<(), Full> {
+    use super::record::Class::{Packet, Process, Socket};
+    block(c, ISB, |c| {
+        c.u32(0)?;
+        timestamp(c, ts_us)?;
+        c.u16(2)?;
+        c.u16(8)?;
+        timestamp(c, st.start_us)?;
+        option_u64(c, 4, st.received.get(Packet))?;
+        option_u64(c, 5, st.lost.get(Packet))?;
+        option_u64(c, 6, st.filtered)?;
+        option_u64(c, 7, st.dropped.get(Packet))?;
+        option_u64(c, 8, st.delivered.get(Packet))?;
+        for (code, class) in [(257u16, Process), (261, Socket)] {
+            option_u64(c, code, st.received.get(class))?;
+            option_u64(c, code + 1, st.lost.get(class))?;
+            option_u64(c, code + 2, st.dropped.get(class))?;
+            option_u64(c, code + 3, st.delivered.get(class))?;
+        }
+        end_of_options(c)
+    })
+}
+
 /// Interface Statistics Block written where a reader's ring overflowed: `isb_osdrop` (7) holds
 /// the packets, 259 the process events and 263 the socket events this reader has lost so far
 /// (the option codes of the original sensor's end-of-section statistics).
@@ -525,6 +571,20 @@ mod tests {
             Just(ProcessKind::Exit),
             Just(ProcessKind::Kthread)
         ]
+    }
+
+    #[test]
+    fn section_statistics_block_is_196_bytes() {
+        let st = SectionStats { filtered: 3, delivered: Counts([1, 2, 4]), ..Default::default() };
+        let b = encode(|c| section_statistics(c, 9, &st));
+        assert_eq!(b.len(), 196);
+        let (blk, _) = split_block(&b, Endian::NATIVE).unwrap();
+        let opts: std::vec::Vec<_> = Options::new(&blk.body[12..], Endian::NATIVE).map(Result::unwrap).collect();
+        let codes: std::vec::Vec<u16> = opts.iter().map(|o| o.0).collect();
+        assert_eq!(codes, [2, 4, 5, 6, 7, 8, 257, 258, 259, 260, 261, 262, 263, 264]);
+        assert_eq!(opts[3].1, &3u64.to_ne_bytes());
+        assert_eq!(opts[5].1, &4u64.to_ne_bytes());
+        assert_eq!(opts[9].1, &1u64.to_ne_bytes());
     }
 
     #[test]

@@ -82,6 +82,12 @@ pub fn process(c: &mut Cursor<'_>, ts_ns: u64, rec: &ProcessRecord<'_>) -> Resul
     c.byte(b'\n')
 }
 
+/// `<open> TAIL`: the end of a reader's section (the original's form: the reader's open time).
+pub fn tail(c: &mut Cursor<'_>, open_ns: u64) -> Result<(), Full> {
+    c.seconds_ns(open_ns)?;
+    c.put(b" TAIL\n")
+}
+
 /// `<ts> SOCK <O|C> pid ppid euid egid <connid>`.
 pub fn socket(c: &mut Cursor<'_>, ts_ns: u64, rec: &SocketRecord) -> Result<(), Full> {
     c.seconds_ns(ts_ns)?;

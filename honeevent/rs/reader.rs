@@ -1,0 +1,622 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! One open file of a Hone device: its ring, the stream it reads and the ioctls that steer it.
+//!
+//! A reader's stream is a sequence of sections. Each starts with a header (SHB and IDB, or a
+//! `HEAD` line) and a snapshot of the running processes and their sockets, followed by live
+//! events from the ring. `RESTART` ends the section with statistics (an Interface Statistics
+//! Block, or a `TAIL` line), makes one read return 0 (end of file), and starts a new section,
+//! so a file cut at every restart is complete on its own; a record is never cut by it.
+
+use core::ffi::c_void;
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicBool, Ordering};
+use kernel::bindings;
+use kernel::c_str;
+use kernel::ffi::{c_char, c_int, c_long};
+use kernel::new_mutex;
+use kernel::prelude::*;
+use kernel::sync::{Arc, Mutex};
+use kernel::types::Opaque;
+use kernel::uaccess::{UserSlice, UserSliceWriter};
+
+use crate::hone::cursor::{Cursor, Full};
+use crate::hone::ioctl::{self, IdSet};
+use crate::hone::pcapng::{self, SectionInfo, SectionStats};
+use crate::hone::record::Counts;
+use crate::hone::ring::{Entry, Ring};
+use crate::hone::{params, text};
+use crate::kglue::event::{HoneEvent, HoneStats};
+use crate::kglue::irqlock::IrqSpinLock;
+use crate::kglue::stream::{hone_notify_snapshot, hone_notify_stats, HoneSource};
+use crate::kglue::subscription::{Subscriber, Subscription};
+use crate::{config, shim};
+
+/// Size of a reader's formatting buffer: the largest record (a text exec line with a
+/// `PATH_MAX` path and a 16 KiB argument list, every byte escaped to four) fits.
+const FORMAT_BUF: usize = 96 * 1024;
+/// Most bytes of a packet captured, whatever the snaplen (a GSO packet can be larger).
+const MAX_CAPTURE: u32 = 65535;
+
+/// Output format of a reader, chosen by the minor number.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Pcapng,
+    Text,
+}
+
+type Slots = KVVec<Option<Entry<HoneEvent>>>;
+
+/// Which packets a reader does not want.
+#[derive(Default)]
+struct Filters {
+    /// Connection id of the socket set with `SET_FILTER_SOCK` (the reader's own, typically).
+    sock: Option<u32>,
+    pids: IdSet,
+    conns: IdSet,
+}
+
+impl Filters {
+    fn hides(&self, event: &HoneEvent) -> bool {
+        let HoneEvent::Packet(p) = event else { return false };
+        let r = &p.record;
+        r.conn.is_some_and(|c| self.sock == Some(c) || self.conns.contains(c)) || r.pid.is_some_and(|pid| self.pids.contains(pid))
+    }
+}
+
+/// A reader's ring, and what decides what enters it.
+struct Queue {
+    ring: Ring<HoneEvent, Slots>,
+    filters: Filters,
+    /// Packets the filters hid.
+    filtered: u64,
+}
+
+/// The part of a reader that hone_notify's callbacks reach: its queue and wait queue.
+#[pin_data]
+struct Shared {
+    #[pin]
+    queue: IrqSpinLock<Queue>,
+    #[pin]
+    wq: Opaque<bindings::wait_queue_head>,
+    /// An ioctl gave the stream something to send (a restart, a new header).
+    kicked: AtomicBool,
+}
+
+// SAFETY: the wait queue head is only used through the kernel's wait-queue functions, which
+// lock it themselves; the queue is behind its own lock.
+unsafe impl Send for Shared {}
+// SAFETY: as above.
+unsafe impl Sync for Shared {}
+
+impl Shared {
+    fn wq(&self) -> *mut bindings::wait_queue_head {
+        self.wq.get()
+    }
+
+    fn has_events(&self) -> bool {
+        self.kicked.load(Ordering::Acquire) || !self.queue.lock().ring.is_empty()
+    }
+
+    fn wake(&self) {
+        // SAFETY: the wait queue was initialised when `Shared` was made.
+        unsafe { shim::hone_waitqueue_wake(self.wq()) };
+    }
+}
+
+/// Queues hone_notify's events into a reader's ring.
+struct RingFeeder(Arc<Shared>);
+
+impl Subscriber<HoneEvent> for RingFeeder {
+    fn notify(&self, event: &HoneEvent) {
+        let rejected = {
+            let mut q = self.0.queue.lock();
+            if q.filters.hides(event) {
+                q.filtered += 1;
+                return;
+            }
+            q.ring.push(event.clone(), event.class()).err()
+        };
+        // Dropped outside the lock: the last reference frees the event.
+        if rejected.is_none() {
+            self.0.wake();
+        }
+        drop(rejected);
+    }
+}
+
+/// What a reader's `read` works through, under its mutex.
+struct Stream {
+    /// The section's statistics block (or TAIL line) is to be sent: a restart was asked for.
+    tail_pending: bool,
+    /// The end of file that follows it is to be returned.
+    eof_pending: bool,
+    /// A section header (SHB+IDB or HEAD line) is to be sent.
+    head_pending: bool,
+    /// A new snapshot is to be taken after the header.
+    snapshot_pending: bool,
+    /// Processes (and their sockets) running when the section started.
+    snapshot: KVec<HoneEvent>,
+    snapshot_next: usize,
+    /// The record being sent, `buf[sent..len]` still to go.
+    buf: KVVec<u8>,
+    len: usize,
+    sent: usize,
+    open_ns: u64,
+    snaplen: u32,
+    /// Events this reader delivered, by class.
+    delivered: Counts,
+}
+
+/// What `next_record` produced.
+enum Produced {
+    /// A record is in the buffer.
+    Record,
+    /// The end of the section: this read must end here.
+    EndOfSection,
+    /// Nothing to send.
+    Nothing,
+}
+
+/// One open file of a Hone device.
+#[pin_data]
+struct Reader {
+    format: Format,
+    feeder: Subscription<HoneSource, RingFeeder>,
+    shared: Arc<Shared>,
+    #[pin]
+    stream: Mutex<Stream>,
+}
+
+fn wall_offset_ns() -> i64 {
+    // SAFETY: reads the clock offsets; callable from any context.
+    unsafe { shim::hone_clock_real_offset_ns() }
+}
+
+fn mono_ns() -> u64 {
+    // SAFETY: reads the monotonic clock; callable from any context.
+    unsafe { shim::hone_clock_mono_ns() }
+}
+
+/// Monotonic ns to microseconds since the epoch (PCAP-NG's default resolution).
+fn wall_us(mono: u64) -> u64 {
+    mono.saturating_add_signed(wall_offset_ns()) / 1000
+}
+
+unsafe extern "C" fn collect_snapshot(data: *mut c_void, event: *const c_void) -> bool {
+    // SAFETY: `data` is the vector passed by `take_snapshot`, alive for the walk.
+    let list = unsafe { &mut *(data as *mut KVec<HoneEvent>) };
+    // SAFETY: hone_notify lends `&HoneEvent` for the call.
+    let event = unsafe { &*(event as *const HoneEvent) };
+    list.push(event.clone(), GFP_KERNEL).is_ok()
+}
+
+/// The running processes, each followed by its open inet sockets.
+fn take_snapshot() -> Result<KVec<HoneEvent>> {
+    let mut snapshot = KVec::new();
+    // SAFETY: `collect_snapshot` matches the callback type and `snapshot` outlives the call.
+    let ret = unsafe { hone_notify_snapshot(Some(collect_snapshot), &mut snapshot as *mut KVec<HoneEvent> as *mut c_void) };
+    if ret < 0 {
+        return Err(Error::from_errno(ret));
+    }
+    Ok(snapshot)
+}
+
+unsafe extern "C" fn shared_has_events(data: *mut c_void) -> bool {
+    // SAFETY: `data` is the reader's `Shared`, which the waiting reader keeps alive.
+    let shared = unsafe { &*(data as *const Shared) };
+    shared.has_events()
+}
+
+fn hone_stats() -> HoneStats {
+    let mut stats = HoneStats::default();
+    // SAFETY: `stats` is valid for writes.
+    unsafe { hone_notify_stats(&mut stats) };
+    stats
+}
+
+/// Reads `n` `u32`s from user memory at `addr`.
+fn read_ids(addr: u64, n: usize) -> Result<KVec<u32>> {
+    let mut bytes = KVec::from_elem(0u8, n * 4, GFP_KERNEL)?;
+    let addr = usize::try_from(addr).map_err(|_| EFAULT)?;
+    UserSlice::new(addr, n * 4).reader().read_slice(&mut bytes)?;
+    let mut ids = KVec::with_capacity(n, GFP_KERNEL)?;
+    for c in bytes.chunks_exact(4) {
+        ids.push(u32::from_ne_bytes([c[0], c[1], c[2], c[3]]), GFP_KERNEL)?;
+    }
+    Ok(ids)
+}
+
+/// Reads a [`ioctl::FilterList`] at user address `arg` and the ids it points to.
+fn read_filter(arg: usize) -> Result<IdSet> {
+    let mut raw = [0u8; 16];
+    UserSlice::new(arg, raw.len()).reader().read_slice(&mut raw)?;
+    let count = u32::from_ne_bytes([raw[0], raw[1], raw[2], raw[3]]) as usize;
+    let reserved = u32::from_ne_bytes([raw[4], raw[5], raw[6], raw[7]]);
+    let mut addr = [0u8; 8];
+    addr.copy_from_slice(&raw[8..16]);
+    if count > ioctl::MAX_FILTER || reserved != 0 {
+        return Err(EINVAL);
+    }
+    let ids = if count == 0 { KVec::new() } else { read_ids(u64::from_ne_bytes(addr), count)? };
+    IdSet::new(&ids).ok_or(EINVAL)
+}
+
+impl Reader {
+    fn open(minor: u32) -> Result<Pin<KBox<Reader>>> {
+        let cfg = config();
+        let format = if minor == 1 { Format::Text } else { Format::Pcapng };
+        let bytes = (bindings::PAGE_SIZE as usize) << cfg.pageorder;
+        let n = bytes / core::mem::size_of::<Option<Entry<HoneEvent>>>();
+        let mut slots = Slots::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            slots.push(None, GFP_KERNEL)?;
+        }
+        let queue = Queue { ring: Ring::new(slots).ok_or(ENOMEM)?, filters: Filters::default(), filtered: 0 };
+        let shared = Arc::pin_init(
+            pin_init!(Shared {
+                queue <- kernel::sync::lock::Lock::new(queue, c_str!("hone_reader_queue"), kernel::static_lock_class!()),
+                // SAFETY: `slot` is valid for writes and pinned inside the new `Shared`.
+                wq <- Opaque::ffi_init(|slot| unsafe { shim::hone_waitqueue_init(slot) }),
+                kicked: AtomicBool::new(false),
+            }),
+            GFP_KERNEL,
+        )?;
+        // Live events queue from here on; the snapshot taken next may repeat a process that
+        // started in between, but none is missed.
+        let feeder = Subscription::new(RingFeeder(shared.clone()))?;
+        let stream = Stream {
+            tail_pending: false,
+            eof_pending: false,
+            head_pending: true,
+            snapshot_pending: false,
+            snapshot: take_snapshot()?,
+            snapshot_next: 0,
+            buf: KVVec::from_elem(0u8, FORMAT_BUF, GFP_KERNEL)?,
+            len: 0,
+            sent: 0,
+            open_ns: mono_ns(),
+            snaplen: cfg.snaplen,
+            delivered: Counts::default(),
+        };
+        KBox::pin_init(
+            pin_init!(Reader {
+                format,
+                feeder,
+                shared,
+                stream <- new_mutex!(stream),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    fn readable(&self) -> bool {
+        let s = self.stream.lock();
+        s.sent < s.len
+            || s.tail_pending
+            || s.eof_pending
+            || s.head_pending
+            || s.snapshot_next < s.snapshot.len()
+            || self.shared.has_events()
+    }
+
+    fn read(&self, out: &mut UserSliceWriter, nonblock: bool) -> Result<usize> {
+        loop {
+            {
+                let mut s = self.stream.lock();
+                self.shared.kicked.store(false, Ordering::Release);
+                let (copied, end) = self.fill(&mut s, out)?;
+                if copied > 0 {
+                    return Ok(copied);
+                }
+                if end {
+                    // The end of file between two sections, returned once.
+                    s.eof_pending = false;
+                    return Ok(0);
+                }
+            }
+            if nonblock {
+                return Err(EAGAIN);
+            }
+            let shared = &*self.shared as *const Shared as *mut c_void;
+            // `shared_has_events` does not sleep and `self.shared` outlives the wait.
+            // SAFETY: and the wait queue is initialised.
+            let ret = unsafe { shim::hone_waitqueue_wait(self.shared.wq(), Some(shared_has_events), shared) };
+            if ret != 0 {
+                return Err(Error::from_errno(ret));
+            }
+        }
+    }
+
+    /// Copies records into `out` until it is full, nothing is left, or the section ends (then
+    /// the second value is true); a record that does not fit is continued by the next read.
+    fn fill(&self, s: &mut Stream, out: &mut UserSliceWriter) -> Result<(usize, bool)> {
+        let mut copied = 0;
+        loop {
+            if s.sent < s.len {
+                let chunk = (s.len - s.sent).min(out.len());
+                if chunk == 0 {
+                    break;
+                }
+                if let Err(e) = out.write_slice(&s.buf[s.sent..s.sent + chunk]) {
+                    return if copied > 0 { Ok((copied, false)) } else { Err(e) };
+                }
+                s.sent += chunk;
+                copied += chunk;
+                continue;
+            }
+            if out.is_empty() {
+                break;
+            }
+            match self.next_record(s)? {
+                Produced::Record => {}
+                Produced::EndOfSection => return Ok((copied, true)),
+                Produced::Nothing => break,
+            }
+        }
+        Ok((copied, false))
+    }
+
+    fn section_stats(&self, s: &Stream) -> SectionStats {
+        let g = hone_stats();
+        let q = self.shared.queue.lock();
+        SectionStats {
+            start_us: wall_us(g.start_ns),
+            received: Counts(g.received),
+            lost: Counts(g.lost),
+            dropped: q.ring.dropped(),
+            delivered: s.delivered,
+            filtered: q.filtered,
+        }
+    }
+
+    /// Formats the next record into the stream's buffer.
+    fn next_record(&self, s: &mut Stream) -> Result<Produced> {
+        enum Next {
+            Tail(SectionStats),
+            Head,
+            Event(HoneEvent),
+            Lost(Counts, Counts),
+        }
+        let next = if s.tail_pending {
+            s.tail_pending = false;
+            Next::Tail(self.section_stats(s))
+        } else if s.eof_pending {
+            return Ok(Produced::EndOfSection);
+        } else if s.head_pending {
+            s.head_pending = false;
+            if s.snapshot_pending {
+                s.snapshot_pending = false;
+                s.snapshot = take_snapshot()?;
+                s.snapshot_next = 0;
+            }
+            Next::Head
+        } else if let Some(ev) = s.snapshot.get(s.snapshot_next) {
+            let ev = ev.clone();
+            s.snapshot_next += 1;
+            if s.snapshot_next == s.snapshot.len() {
+                s.snapshot = KVec::new();
+                s.snapshot_next = 0;
+            }
+            Next::Event(ev)
+        } else {
+            let mut q = self.shared.queue.lock();
+            match q.ring.pop() {
+                None => return Ok(Produced::Nothing),
+                Some(Entry::Event(ev)) => Next::Event(ev),
+                Some(Entry::Lost(gap)) => Next::Lost(gap, q.ring.dropped()),
+            }
+        };
+        if let Next::Event(ev) = &next {
+            s.delivered.bump(ev.class());
+        }
+        let cfg = config();
+        let open_ns = s.open_ns;
+        let snaplen = s.snaplen;
+        let mut c = Cursor::new(&mut s.buf);
+        let written: Result<(), Full> = match (self.format, &next) {
+            (Format::Pcapng, Next::Tail(st)) => pcapng::section_statistics(&mut c, wall_us(mono_ns()), st),
+            (Format::Text, Next::Tail(_)) => text::tail(&mut c, open_ns),
+            (Format::Pcapng, Next::Head) => {
+                let mut os = [0u8; 512];
+                // SAFETY: `os` is valid for its length.
+                let n = unsafe { shim::hone_uname(os.as_mut_ptr(), os.len() as c_int) };
+                let os = &os[..usize::try_from(n).unwrap_or(0).min(os.len())];
+                let info = SectionInfo { hostid: cfg.hostid, os, userappl: &cfg.userappl, comment: &cfg.comment };
+                pcapng::section_header(&mut c, &info).and_then(|_| pcapng::interface_description(&mut c, snaplen))
+            }
+            (Format::Text, Next::Head) => {
+                text::head(&mut c, open_ns, u64::try_from(wall_offset_ns()).unwrap_or(0), &cfg.hostid)
+            }
+            (Format::Pcapng, Next::Event(HoneEvent::Process(p))) => pcapng::process_block(&mut c, &p.record(), wall_us(p.ts_ns)),
+            (Format::Text, Next::Event(HoneEvent::Process(p))) => text::process(&mut c, p.ts_ns, &p.record()),
+            (Format::Pcapng, Next::Event(HoneEvent::Socket(e))) => {
+                pcapng::connection_block(&mut c, &e.record, wall_us(e.ts_ns))
+            }
+            (Format::Text, Next::Event(HoneEvent::Socket(e))) => text::socket(&mut c, e.ts_ns, &e.record),
+            (Format::Pcapng, Next::Event(HoneEvent::Packet(p))) => {
+                let caplen = pcapng::captured_len(p.record.len.min(MAX_CAPTURE), snaplen);
+                pcapng::packet_block(&mut c, &p.record, wall_us(p.ts_ns), caplen, |d| {
+                    if p.copy(0, d) {
+                        Ok(())
+                    } else {
+                        Err(Full)
+                    }
+                })
+            }
+            (Format::Text, Next::Event(HoneEvent::Packet(p))) => {
+                let mut header = [0u8; 128];
+                let n = (p.record.len as usize).min(header.len());
+                let header = if p.copy(0, &mut header[..n]) { &header[..n] } else { &header[..0] };
+                text::packet(&mut c, p.ts_ns, &p.record, header)
+            }
+            (Format::Pcapng, Next::Lost(_, total)) => pcapng::loss_statistics(&mut c, wall_us(mono_ns()), total),
+            (Format::Text, Next::Lost(gap, _)) => text::lost(&mut c, mono_ns(), gap),
+        };
+        let len = c.len();
+        // A record larger than the buffer cannot happen (see FORMAT_BUF); should it, the
+        // partial bytes are not sent and the stream stays well-formed.
+        s.len = if written.is_ok() { len } else { 0 };
+        s.sent = 0;
+        Ok(Produced::Record)
+    }
+
+    /// Tells blocked readers and pollers that the stream has something new to send.
+    fn kick(&self) {
+        self.shared.kicked.store(true, Ordering::Release);
+        self.shared.wake();
+    }
+
+    fn ioctl(&self, cmd: u32, arg: usize) -> Result<c_long> {
+        match cmd {
+            ioctl::RESTART => {
+                let mut s = self.stream.lock();
+                s.tail_pending = true;
+                s.eof_pending = true;
+                s.head_pending = true;
+                s.snapshot_pending = true;
+                drop(s);
+                self.kick();
+                Ok(0)
+            }
+            ioctl::GET_AT_HEAD => Ok(c_long::from(self.stream.lock().head_pending)),
+            ioctl::GET_SNAPLEN => {
+                let snaplen = self.stream.lock().snaplen;
+                UserSlice::new(arg, 4).writer().write_slice(&snaplen.to_ne_bytes())?;
+                Ok(0)
+            }
+            ioctl::SET_SNAPLEN => {
+                let v = i32::try_from(arg).map_err(|_| EINVAL)?;
+                let snaplen = params::check_range(v, params::MAX_SNAPLEN).map_err(|_| EINVAL)?;
+                let mut s = self.stream.lock();
+                s.snaplen = snaplen;
+                s.head_pending = true;
+                drop(s);
+                self.kick();
+                Ok(0)
+            }
+            ioctl::SET_FILTER_SOCK => {
+                // The argument is a C int: -1 clears the filter.
+                let fd = arg as u32 as i32;
+                let conn = if fd == -1 {
+                    None
+                } else {
+                    // SAFETY: looks the descriptor up in the calling process's table.
+                    let ino = unsafe { shim::hone_fd_sock_ino(fd) };
+                    if ino < 0 {
+                        return Err(Error::from_errno(ino as c_int));
+                    }
+                    Some(ino as u32)
+                };
+                self.shared.queue.lock().filters.sock = conn;
+                Ok(0)
+            }
+            ioctl::SET_FILTER_PIDS => {
+                let set = read_filter(arg)?;
+                self.shared.queue.lock().filters.pids = set;
+                Ok(0)
+            }
+            ioctl::SET_FILTER_CONNS => {
+                let set = read_filter(arg)?;
+                self.shared.queue.lock().filters.conns = set;
+                Ok(0)
+            }
+            _ => Err(EINVAL),
+        }
+    }
+}
+
+/// `open` of a Hone device: a new reader, or null with `*err` set.
+///
+/// # Safety
+///
+/// `err` must be valid for writes.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn hone_reader_open(minor: u32, err: *mut c_int) -> *mut c_void {
+    match Reader::open(minor) {
+        // SAFETY: the reader stays pinned: it is only turned back into a box by `release`.
+        Ok(r) => KBox::into_raw(unsafe { Pin::into_inner_unchecked(r) }) as *mut c_void,
+        Err(e) => {
+            // SAFETY: the caller guarantees `err`.
+            unsafe { *err = e.to_errno() };
+            null_mut()
+        }
+    }
+}
+
+/// Borrows the reader behind a file's private data.
+///
+/// # Safety
+///
+/// `reader` must come from `hone_reader_open` and not be released yet.
+unsafe fn reader_ref<'a>(reader: *mut c_void) -> &'a Reader {
+    // SAFETY: guaranteed by the caller.
+    unsafe { &*(reader as *const Reader) }
+}
+
+/// `read`: copies up to `len` bytes of the stream; blocks unless `nonblock`.
+///
+/// # Safety
+///
+/// `reader` as for `reader_ref`; `buf` is a user pointer.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn hone_reader_read(reader: *mut c_void, buf: *mut c_char, len: usize, nonblock: bool) -> isize {
+    if len == 0 {
+        return 0;
+    }
+    // SAFETY: guaranteed by the caller.
+    let reader = unsafe { reader_ref(reader) };
+    let mut out = UserSlice::new(buf as usize, len).writer();
+    match reader.read(&mut out, nonblock) {
+        Ok(n) => n as isize,
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+/// `unlocked_ioctl` and `compat_ioctl`: 0 or a value, or a negative errno (`EINVAL` for an
+/// unknown command or a bad value, `EFAULT` for a bad pointer).
+///
+/// # Safety
+///
+/// As for `reader_ref`.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn hone_reader_ioctl(reader: *mut c_void, cmd: u32, arg: usize) -> c_long {
+    // SAFETY: guaranteed by the caller.
+    match unsafe { reader_ref(reader) }.ioctl(cmd, arg) {
+        Ok(v) => v,
+        Err(e) => e.to_errno() as c_long,
+    }
+}
+
+/// `poll`: the reader's wait queue.
+///
+/// # Safety
+///
+/// As for `reader_ref`.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn hone_reader_waitqueue(reader: *mut c_void) -> *mut bindings::wait_queue_head {
+    // SAFETY: guaranteed by the caller.
+    unsafe { reader_ref(reader) }.shared.wq()
+}
+
+/// `poll`: whether a read would return data at once.
+///
+/// # Safety
+///
+/// As for `reader_ref`.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn hone_reader_readable(reader: *mut c_void) -> bool {
+    // SAFETY: guaranteed by the caller.
+    unsafe { reader_ref(reader) }.readable()
+}
+
+/// `release`: unsubscribes the reader and frees it with everything it still holds.
+///
+/// # Safety
+///
+/// `reader` must come from `hone_reader_open`; it is not used again.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn hone_reader_release(reader: *mut c_void) {
+    // SAFETY: guaranteed by the caller: this is the box `hone_reader_open` leaked.
+    drop(unsafe { KBox::from_raw(reader as *mut Reader) });
+}
