@@ -9,7 +9,7 @@ set -euo pipefail
 APT_PACKAGES=(
 	linux-source-6.12 clang lld llvm libclang-dev
 	flex bison bc libelf-dev libssl-dev cpio kmod xz-utils rsync
-	qemu-system-x86 udev iproute2 procps python3
+	qemu-system-x86 udev iproute2 procps python3 tshark
 )
 BINDGEN_VERSION=0.69.5
 

@@ -51,7 +51,7 @@ mod shim {
     include!("shim_bindings.rs");
 }
 
-use hone::record::{Class, Owner, PacketRecord, SocketRecord};
+use hone::record::{Class, Comm, Owner, PacketRecord, SocketRecord};
 use hone::socktab::{Slot, SocketInfo, SocketTable, Table};
 use kglue::chains::{self, PacketSource, ProcessSource, SocketSource};
 use kglue::event::{
@@ -165,11 +165,14 @@ impl Subscriber<PacketNotice> for Forwarder {
         };
         // A packet leaving in process context is sent by the current process; any other packet
         // of a socket belongs to the socket's current owner.
-        let sender = if notice.inbound || conn.is_none() { None } else { current_owner() };
-        let pid = sender.or(owner).and_then(|o| u32::try_from(o.pid).ok()).filter(|&p| p != 0);
+        let sender = if notice.inbound || conn.is_none() { None } else { current_sender() };
+        let thread = sender.and_then(|(_, tid)| u32::try_from(tid).ok());
+        let process = sender.map(|(o, _)| o).or(owner);
+        let pid = process.and_then(|o| u32::try_from(o.pid).ok()).filter(|&p| p != 0);
+        let comm = process.map(|o| o.comm).unwrap_or_default();
         // SAFETY: packet_notify lends a valid packet for the call.
         let len = unsafe { shim::hone_skb_len(notice.skb) };
-        let record = PacketRecord { inbound: notice.inbound, conn, pid, len };
+        let record = PacketRecord { inbound: notice.inbound, conn, pid, thread: pid.and(thread), comm, len };
         // SAFETY: as above.
         let event = unsafe { PacketEvent::new(notice.skb, now_ns(), record) };
         match event.map(|e| Arc::new(e, GFP_ATOMIC)) {
@@ -181,19 +184,31 @@ impl Subscriber<PacketNotice> for Forwarder {
 
 /// The process running in task context, if any (not in an interrupt or softirq).
 fn current_owner() -> Option<Owner> {
-    // SAFETY: no precondition; returns null outside task context.
-    let task = unsafe { shim::hone_current_task() };
-    if task.is_null() {
-        return None;
-    }
-    Some(task_owner(task))
+    current_sender().map(|(owner, _)| owner)
 }
 
 fn task_owner(task: *mut kernel::bindings::task_struct) -> Owner {
+    task_owner_and_thread(task).0
+}
+
+/// A task's process (with its command name) and its own thread id.
+fn task_owner_and_thread(task: *mut kernel::bindings::task_struct) -> (Owner, i32) {
     let mut ids = shim::hone_task_ids::default();
-    // SAFETY: callers pass a task that is alive for this call.
-    unsafe { shim::hone_task_ids(task, &mut ids) };
-    Owner { pid: ids.pid, ppid: ids.ppid, euid: ids.euid, egid: ids.egid }
+    let mut comm = [0u8; 16];
+    // SAFETY: callers pass a task that is alive for this call; `comm` is valid for 16 bytes.
+    let n = unsafe {
+        shim::hone_task_ids(task, &mut ids);
+        shim::hone_task_comm(task, comm.as_mut_ptr(), comm.len() as i32)
+    };
+    let comm = Comm::new(&comm[..usize::try_from(n).unwrap_or(0).min(16)]);
+    (Owner { pid: ids.pid, ppid: ids.ppid, euid: ids.euid, egid: ids.egid, comm }, ids.tid)
+}
+
+/// The thread running in task context and its process, if any (not in an interrupt or softirq).
+fn current_sender() -> Option<(Owner, i32)> {
+    // SAFETY: no precondition; returns null outside task context.
+    let task = unsafe { shim::hone_current_task() };
+    (!task.is_null()).then(|| task_owner_and_thread(task))
 }
 
 /// The ICMP echo a packet carries, read from its first bytes.
@@ -393,15 +408,16 @@ impl SnapshotCtx {
 
 /// The open sockets of one process, collected under its file table's lock.
 struct SocketsOf {
-    process: Arc<ProcessEvent>,
+    /// When the process started (the time of its snapshot records).
+    start_ns: u64,
+    holder: Owner,
     events: KVec<Arc<SocketEvent>>,
 }
 
 unsafe extern "C" fn snapshot_socket(data: *mut c_void, sk: *mut kernel::bindings::sock) {
     // SAFETY: `data` is the `SocketsOf` of `snapshot_each`, alive for the walk.
     let of = unsafe { &mut *(data as *mut SocketsOf) };
-    let p = &of.process;
-    let holder = Owner { pid: p.pid, ppid: p.ppid, euid: p.euid, egid: p.egid };
+    let holder = of.holder;
     let hub = hub();
     let (conn, owner) = hub.socket(sk);
     let Some(conn) = conn else { return };
@@ -409,7 +425,7 @@ unsafe extern "C" fn snapshot_socket(data: *mut c_void, sk: *mut kernel::binding
         hub.track(sk, SocketInfo { conn, owner: Some(holder) });
     }
     let record = SocketRecord { closed: false, conn, owner: holder };
-    match Arc::new(SocketEvent { ts_ns: p.ts_ns, record }, GFP_ATOMIC) {
+    match Arc::new(SocketEvent { ts_ns: of.start_ns, record }, GFP_ATOMIC) {
         Ok(ev) => {
             if of.events.push(ev, GFP_ATOMIC).is_err() {
                 hub.lose(Class::Socket);
@@ -427,7 +443,7 @@ unsafe extern "C" fn snapshot_each(ctx: *mut c_void, event: *const c_void, task:
     if !ctx.hand(&HoneEvent::Process(process.clone())) {
         return false;
     }
-    let mut of = SocketsOf { process, events: KVec::new() };
+    let mut of = SocketsOf { start_ns: process.ts_ns, holder: task_owner(task), events: KVec::new() };
     // SAFETY: `task` is referenced for the call; `snapshot_socket` does not sleep.
     unsafe { chains::hone_socket_snapshot(task, Some(snapshot_socket), &mut of as *mut SocketsOf as *mut c_void) };
     of.events.into_iter().all(|ev| ctx.hand(&HoneEvent::Socket(ev)))

@@ -133,6 +133,8 @@ struct Stream {
     eof_pending: bool,
     /// A section header (SHB+IDB or HEAD line) is to be sent.
     head_pending: bool,
+    /// A section header has been sent: there is a section to end.
+    in_section: bool,
     /// A new snapshot is to be taken after the header.
     snapshot_pending: bool,
     /// Processes (and their sockets) running when the section started.
@@ -178,9 +180,14 @@ fn mono_ns() -> u64 {
     unsafe { shim::hone_clock_mono_ns() }
 }
 
-/// Monotonic ns to microseconds since the epoch (PCAP-NG's default resolution).
+/// Monotonic ns to ns since the epoch (the interface's resolution: packets, statistics).
+fn wall_ns(mono: u64) -> u64 {
+    mono.saturating_add_signed(wall_offset_ns())
+}
+
+/// Monotonic ns to µs since the epoch (process and connection blocks, as the original).
 fn wall_us(mono: u64) -> u64 {
-    mono.saturating_add_signed(wall_offset_ns()) / 1000
+    wall_ns(mono) / 1000
 }
 
 unsafe extern "C" fn collect_snapshot(data: *mut c_void, event: *const c_void) -> bool {
@@ -269,6 +276,7 @@ impl Reader {
             tail_pending: false,
             eof_pending: false,
             head_pending: true,
+            in_section: false,
             snapshot_pending: false,
             snapshot: take_snapshot()?,
             snapshot_next: 0,
@@ -361,7 +369,7 @@ impl Reader {
         let g = hone_stats();
         let q = self.shared.queue.lock();
         SectionStats {
-            start_us: wall_us(g.start_ns),
+            start_ns: wall_ns(g.start_ns),
             received: Counts(g.received),
             lost: Counts(g.lost),
             dropped: q.ring.dropped(),
@@ -385,6 +393,7 @@ impl Reader {
             return Ok(Produced::EndOfSection);
         } else if s.head_pending {
             s.head_pending = false;
+            s.in_section = true;
             if s.snapshot_pending {
                 s.snapshot_pending = false;
                 s.snapshot = take_snapshot()?;
@@ -415,7 +424,7 @@ impl Reader {
         let snaplen = s.snaplen;
         let mut c = Cursor::new(&mut s.buf);
         let written: Result<(), Full> = match (self.format, &next) {
-            (Format::Pcapng, Next::Tail(st)) => pcapng::section_statistics(&mut c, wall_us(mono_ns()), st),
+            (Format::Pcapng, Next::Tail(st)) => pcapng::section_statistics(&mut c, wall_ns(mono_ns()), st),
             (Format::Text, Next::Tail(_)) => text::tail(&mut c, open_ns),
             (Format::Pcapng, Next::Head) => {
                 let mut os = [0u8; 512];
@@ -436,7 +445,7 @@ impl Reader {
             (Format::Text, Next::Event(HoneEvent::Socket(e))) => text::socket(&mut c, e.ts_ns, &e.record),
             (Format::Pcapng, Next::Event(HoneEvent::Packet(p))) => {
                 let caplen = pcapng::captured_len(p.record.len.min(MAX_CAPTURE), snaplen);
-                pcapng::packet_block(&mut c, &p.record, wall_us(p.ts_ns), caplen, |d| {
+                pcapng::packet_block(&mut c, &p.record, wall_ns(p.ts_ns), caplen, |d| {
                     if p.copy(0, d) {
                         Ok(())
                     } else {
@@ -450,7 +459,7 @@ impl Reader {
                 let header = if p.copy(0, &mut header[..n]) { &header[..n] } else { &header[..0] };
                 text::packet(&mut c, p.ts_ns, &p.record, header)
             }
-            (Format::Pcapng, Next::Lost(_, total)) => pcapng::loss_statistics(&mut c, wall_us(mono_ns()), total),
+            (Format::Pcapng, Next::Lost(_, total)) => pcapng::loss_statistics(&mut c, wall_ns(mono_ns()), total),
             (Format::Text, Next::Lost(gap, _)) => text::lost(&mut c, mono_ns(), gap),
         };
         let len = c.len();
@@ -471,8 +480,10 @@ impl Reader {
         match cmd {
             ioctl::RESTART => {
                 let mut s = self.stream.lock();
-                s.tail_pending = true;
-                s.eof_pending = true;
+                // Before its first header a section has nothing to end: it just starts afresh.
+                s.tail_pending = s.in_section;
+                s.eof_pending = s.in_section;
+                s.in_section = false;
                 s.head_pending = true;
                 s.snapshot_pending = true;
                 drop(s);

@@ -22,6 +22,8 @@ pub struct hone_task_ids {
     pub egid: u32,
     /// `HONE_TASK_*` bits.
     pub flags: u32,
+    /// The task's own (thread) id.
+    pub tid: i32,
     /// Monotonic start time in ns.
     pub start_ns: u64,
 }

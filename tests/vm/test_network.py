@@ -112,7 +112,7 @@ def packets(blocks):
         src, dst, proto, sport, dport, tflags, icmp, payload = parse_ip(data)
         inbound = flags & 3 == 1
         out.append({
-            "ts": ((ts_hi << 32) | ts_lo) / 1e6, "inbound": inbound, "data": data, "caplen": caplen,
+            "ts": ((ts_hi << 32) | ts_lo) / 1e9, "inbound": inbound, "data": data, "caplen": caplen,
             "len": origlen, "conn": struct.unpack("<I", opts[257])[0] if 257 in opts else 0,
             "pid": struct.unpack("<I", opts[258])[0] if 258 in opts else 0,
             "src": src, "dst": dst, "proto": proto, "sport": sport, "dport": dport, "tcp": tflags, "icmp": icmp,
@@ -122,7 +122,8 @@ def packets(blocks):
 
 
 def connection_events(blocks):
-    """(conn, pid, wall time, closed) of the Connection Event Blocks of a /dev/hone stream."""
+    """(conn, pid, wall time, closed) of the Connection Event Blocks of a /dev/hone stream (their
+    timestamps are in µs, as the original's)."""
     out = []
     for btype, body in blocks:
         if btype == 0x102:

@@ -2,13 +2,17 @@
 
 //! PCAP-NG encoding of Hone's stream (`/dev/hone`) and decoding of its own blocks.
 //!
-//! Wire format of the original sensor: integers in host byte order, timestamps in microseconds
-//! since the Unix epoch, one raw-IP interface, Process Event Blocks of type 0x101 and Connection
-//! Event Blocks of type 0x102.
+//! Wire format of the original sensor: integers in host byte order, one raw-IP interface,
+//! Process Event Blocks of type 0x101 and Connection Event Blocks of type 0x102 with timestamps
+//! in microseconds since the Unix epoch. The interface declares nanosecond resolution
+//! (`if_tsresol` 9), so packet and statistics timestamps are in nanoseconds, and each packet
+//! also carries its process for stock tools: an `opt_comment` such as
+//! `pid=1234 comm=curl conn=000004a1` and `epb_processid_threadid`.
 
 use super::cursor::{Cursor, Full};
 use super::params::HostId;
 use super::record::{Counts, Owner, PacketRecord, ProcessKind, ProcessRecord, SocketRecord};
+use super::text;
 
 /// Section Header Block.
 pub const SHB: u32 = 0x0A0D_0D0A;
@@ -146,13 +150,15 @@ pub fn section_header(c: &mut Cursor<'_>, info: &SectionInfo<'_>) -> Result<(), 
     })
 }
 
-/// Interface Description Block for Hone's single raw-IP pseudo-interface.
+/// Interface Description Block for Hone's single raw-IP pseudo-interface: `if_description` as
+/// the original, and `if_tsresol` = 9 (nanoseconds).
 pub fn interface_description(c: &mut Cursor<'_>, snaplen: u32) -> Result<(), Full> {
     block(c, IDB, |c| {
         c.u16(LINKTYPE_RAW)?;
         c.u16(0)?;
         c.u32(snaplen)?;
         option(c, 3, IF_DESCRIPTION)?;
+        option(c, 9, &[9])?;
         end_of_options(c)
     })
 }
@@ -209,29 +215,60 @@ pub fn captured_len(len: u32, snaplen: u32) -> u32 {
     }
 }
 
-/// Enhanced Packet Block on interface 0 with options 257 (connection id, when known), 258
-/// (pid, when known) and `epb_flags` (1 inbound, 2 outbound). `fill` writes the `caplen`
-/// captured bytes into the slice it is given.
+/// The `opt_comment` of a packet: `pid=<pid> comm=<name> conn=<connection id>`, each part
+/// present when known, the name escaped as in `/dev/honet`; empty when nothing is known.
+pub fn packet_comment(c: &mut Cursor<'_>, rec: &PacketRecord) -> Result<(), Full> {
+    if let Some(pid) = rec.pid {
+        c.put(b"pid=")?;
+        c.dec(u64::from(pid))?;
+        if !rec.comm.as_bytes().is_empty() {
+            c.put(b" comm=")?;
+            text::escape_ascii(c, rec.comm.as_bytes())?;
+        }
+    }
+    if let Some(conn) = rec.conn {
+        if rec.pid.is_some() {
+            c.byte(b' ')?;
+        }
+        c.put(b"conn=")?;
+        c.hex(u64::from(conn), 8)?;
+    }
+    Ok(())
+}
+
+/// Enhanced Packet Block on interface 0 (timestamp in ns) with options 1 (the comment of
+/// [`packet_comment`], when there is one), 257 (connection id), 258 (pid), 8
+/// (`epb_processid_threadid`: pid, then the sending thread or 0), each when known, and 2
+/// (`epb_flags`: 1 inbound, 2 outbound). `fill` writes the `caplen` captured bytes into the
+/// slice it is given.
 pub fn packet_block(
     c: &mut Cursor<'_>,
     rec: &PacketRecord,
-    ts_us: u64,
+    ts_ns: u64,
     caplen: u32,
     fill: impl FnOnce(&mut [u8]) -> Result<(), Full>,
 ) -> Result<(), Full> {
     block(c, EPB, |c| {
         c.u32(0)?;
-        timestamp(c, ts_us)?;
+        timestamp(c, ts_ns)?;
         c.u32(caplen)?;
         c.u32(rec.len)?;
         let n = caplen as usize;
         fill(c.reserve(n)?)?;
         c.zeros(pad4(n))?;
+        let mut comment = [0u8; 128];
+        let mut cc = Cursor::new(&mut comment);
+        packet_comment(&mut cc, rec)?;
+        let len = cc.len();
+        if len > 0 {
+            option(c, 1, &comment[..len])?;
+        }
         if let Some(conn) = rec.conn {
             option_u32(c, 257, conn)?;
         }
         if let Some(pid) = rec.pid {
             option_u32(c, 258, pid)?;
+            option_parts(c, 8, &[&pid.to_ne_bytes(), &rec.thread.unwrap_or(0).to_ne_bytes()])?;
         }
         option_u32(c, 2, if rec.inbound { 1 } else { 2 })?;
         end_of_options(c)
@@ -241,8 +278,8 @@ pub fn packet_block(
 /// What a reader's section-ending Interface Statistics Block reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SectionStats {
-    /// When Hone started counting (hone_notify loaded), in µs since the epoch.
-    pub start_us: u64,
+    /// When Hone started counting (hone_notify loaded), in ns since the epoch.
+    pub start_ns: u64,
     /// Events hone_notify received, by class.
     pub received: Counts,
     /// Events hone_notify lost for want of memory, by class.
@@ -255,20 +292,20 @@ pub struct SectionStats {
     pub filtered: u64,
 }
 
-/// Interface Statistics Block that ends a reader's section (196 bytes), with the original's
+/// Interface Statistics Block that ends a reader's section (196 bytes; times in ns), with the original's
 /// options: 2 `isb_starttime`, 4 `isb_ifrecv` and 5 `isb_ifdrop` (packets received and lost by
 /// Hone), 6 packets filtered out by this reader, 7 `isb_osdrop` and 8 `isb_usrdeliv` (this
 /// reader's packets dropped and delivered), then for process events 257/258 (received/lost by
 /// Hone) and 259/260 (dropped/delivered by this reader), and the same for socket events at
 /// 261 to 264.
-pub fn section_statistics(c: &mut Cursor<'_>, ts_us: u64, st: &SectionStats) -> Result<(), Full> {
+pub fn section_statistics(c: &mut Cursor<'_>, ts_ns: u64, st: &SectionStats) -> Result<(), Full> {
     use super::record::Class::{Packet, Process, Socket};
     block(c, ISB, |c| {
         c.u32(0)?;
-        timestamp(c, ts_us)?;
+        timestamp(c, ts_ns)?;
         c.u16(2)?;
         c.u16(8)?;
-        timestamp(c, st.start_us)?;
+        timestamp(c, st.start_ns)?;
         option_u64(c, 4, st.received.get(Packet))?;
         option_u64(c, 5, st.lost.get(Packet))?;
         option_u64(c, 6, st.filtered)?;
@@ -286,12 +323,12 @@ pub fn section_statistics(c: &mut Cursor<'_>, ts_us: u64, st: &SectionStats) -> 
 
 /// Interface Statistics Block written where a reader's ring overflowed: `isb_osdrop` (7) holds
 /// the packets, 259 the process events and 263 the socket events this reader has lost so far
-/// (the option codes of the original sensor's end-of-section statistics).
-pub fn loss_statistics(c: &mut Cursor<'_>, ts_us: u64, dropped: &Counts) -> Result<(), Full> {
+/// (the option codes of the original sensor's end-of-section statistics). Time in ns.
+pub fn loss_statistics(c: &mut Cursor<'_>, ts_ns: u64, dropped: &Counts) -> Result<(), Full> {
     use super::record::Class;
     block(c, ISB, |c| {
         c.u32(0)?;
-        timestamp(c, ts_us)?;
+        timestamp(c, ts_ns)?;
         option_u64(c, 7, dropped.get(Class::Packet))?;
         option_u64(c, 259, dropped.get(Class::Process))?;
         option_u64(c, 263, dropped.get(Class::Socket))?;
@@ -426,8 +463,8 @@ pub fn decode_connection(body: &[u8], endian: Endian) -> Result<(SocketRecord, u
     Ok((SocketRecord { closed, conn, owner }, hi << 32 | lo))
 }
 
-/// Decodes the body of an Enhanced Packet Block: the record, its timestamp (µs) and the
-/// captured bytes.
+/// Decodes the body of an Enhanced Packet Block: the record (without the command name), its
+/// timestamp (ns) and the captured bytes.
 pub fn decode_packet(body: &[u8], endian: Endian) -> Result<(PacketRecord, u64, &[u8]), DecodeError> {
     let hi = endian.u32(body.get(4..).ok_or(DecodeError::Truncated)?)? as u64;
     let lo = endian.u32(body.get(8..).ok_or(DecodeError::Truncated)?)? as u64;
@@ -435,12 +472,13 @@ pub fn decode_packet(body: &[u8], endian: Endian) -> Result<(PacketRecord, u64, 
     let len = endian.u32(body.get(16..).ok_or(DecodeError::Truncated)?)?;
     let data = body.get(20..20usize.checked_add(caplen).ok_or(DecodeError::BadLength)?).ok_or(DecodeError::Truncated)?;
     let opts = body.get(20 + caplen + pad4(caplen)..).unwrap_or(&[]);
-    let mut rec = PacketRecord { inbound: false, conn: None, pid: None, len };
+    let mut rec = PacketRecord { inbound: false, conn: None, pid: None, thread: None, comm: Default::default(), len };
     for opt in Options::new(opts, endian) {
         let (code, value) = opt?;
         match code {
             257 => rec.conn = Some(endian.u32(value)?),
             258 => rec.pid = Some(endian.u32(value)?),
+            8 => rec.thread = Some(endian.u32(value.get(4..).ok_or(DecodeError::Truncated)?)?).filter(|&t| t != 0),
             2 => rec.inbound = endian.u32(value)? & 3 == 1,
             _ => {}
         }
@@ -508,7 +546,7 @@ mod tests {
     }
 
     #[test]
-    fn idb_matches_the_original_bytes() {
+    fn idb_is_the_original_plus_nanosecond_resolution() {
         let b = encode(|c| interface_description(c, 0));
         let mut want = std::vec::Vec::new();
         for w in [1u32, 56] {
@@ -516,7 +554,8 @@ mod tests {
         }
         want.extend_from_slice(&[0x65, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0x1a, 0]);
         want.extend_from_slice(IF_DESCRIPTION);
-        want.extend_from_slice(&[0, 0, 0, 0, 0, 0, 56, 0, 0, 0]);
+        want.extend_from_slice(&[0, 0, 9, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 64, 0, 0, 0]);
+        want[4] = 64;
         assert_eq!(b, want);
     }
 
@@ -589,7 +628,7 @@ mod tests {
 
     #[test]
     fn connection_blocks_are_28_and_40_bytes() {
-        let owner = Owner { pid: 2345, ppid: 1, euid: 0, egid: 0 };
+        let owner = Owner { pid: 2345, ppid: 1, euid: 0, egid: 0, comm: Default::default() };
         let open = SocketRecord { closed: false, conn: 0x8f3a_2c40, owner };
         let b = encode(|c| connection_block(c, &open, 5));
         assert_eq!(b.len(), 28);
@@ -602,26 +641,45 @@ mod tests {
     }
 
     #[test]
-    fn epb_of_a_60_byte_syn_is_120_bytes() {
-        let rec = PacketRecord { inbound: false, conn: Some(1), pid: Some(2), len: 60 };
+    fn epb_carries_the_process_for_stock_tools() {
+        let rec = PacketRecord {
+            inbound: false,
+            conn: Some(0x4a1),
+            pid: Some(1234),
+            thread: Some(1236),
+            comm: crate::record::Comm::new(b"curl"),
+            len: 60,
+        };
         let b = encode(|c| packet_block(c, &rec, 0, 60, |d| { d.fill(0xab); Ok(()) }));
-        assert_eq!(b.len(), 120);
+        let (blk, _) = split_block(&b, Endian::NATIVE).unwrap();
+        let opts: std::vec::Vec<_> = Options::new(&blk.body[80..], Endian::NATIVE).map(Result::unwrap).collect();
+        assert_eq!(opts[0], (1, &b"pid=1234 comm=curl conn=000004a1"[..]));
+        let mut tid = std::vec::Vec::from(1234u32.to_ne_bytes());
+        tid.extend_from_slice(&1236u32.to_ne_bytes());
+        assert!(opts.contains(&(8, &tid[..])));
+        // Without socket or process: no comment, no ids, only the direction.
+        let bare = PacketRecord { conn: None, pid: None, thread: None, comm: Default::default(), ..rec };
+        let b = encode(|c| packet_block(c, &bare, 0, 60, |d| { d.fill(0); Ok(()) }));
+        assert_eq!(b.len(), 28 + 60 + 8 + 4 + 4);
     }
 
     proptest! {
         #[test]
         fn packet_round_trip(
             inbound in any::<bool>(), conn in proptest::option::of(any::<u32>()),
-            pid in proptest::option::of(any::<u32>()), data in proptest::collection::vec(any::<u8>(), 0..200),
-            snaplen in 0u32..300, ts in any::<u64>(),
+            pid in proptest::option::of(any::<u32>()), thread in proptest::option::of(1u32..),
+            comm in proptest::collection::vec(any::<u8>(), 0..20),
+            data in proptest::collection::vec(any::<u8>(), 0..200), snaplen in 0u32..300, ts in any::<u64>(),
         ) {
-            let rec = PacketRecord { inbound, conn, pid, len: data.len() as u32 };
+            let thread = pid.and(thread);
+            let comm = crate::record::Comm::new(&comm);
+            let rec = PacketRecord { inbound, conn, pid, thread, comm, len: data.len() as u32 };
             let caplen = captured_len(rec.len, snaplen);
             let b = encode(|c| packet_block(c, &rec, ts, caplen, |d| { d.copy_from_slice(&data[..caplen as usize]); Ok(()) }));
             let (blk, n) = split_block(&b, Endian::NATIVE).unwrap();
             prop_assert_eq!((blk.kind, n), (EPB, b.len()));
             let (back, ts_back, bytes) = decode_packet(blk.body, Endian::NATIVE).unwrap();
-            prop_assert_eq!(back, rec);
+            prop_assert_eq!(back, PacketRecord { comm: Default::default(), ..rec });
             prop_assert_eq!(ts_back, ts);
             prop_assert_eq!(bytes, &data[..caplen as usize]);
         }

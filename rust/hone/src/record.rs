@@ -94,6 +94,29 @@ impl Counts {
     }
 }
 
+/// A task's command name (`comm`, at most 16 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Comm {
+    bytes: [u8; 16],
+    len: u8,
+}
+
+impl Comm {
+    /// The name in `bytes` (cut at 16 bytes).
+    pub fn new(bytes: &[u8]) -> Self {
+        let mut c = Comm::default();
+        let n = bytes.len().min(16);
+        c.bytes[..n].copy_from_slice(&bytes[..n]);
+        c.len = n as u8;
+        c
+    }
+
+    /// The name.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len).min(16)]
+    }
+}
+
 /// Who a socket or packet belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Owner {
@@ -105,6 +128,8 @@ pub struct Owner {
     pub euid: u32,
     /// Effective group id.
     pub egid: u32,
+    /// Command name, if known.
+    pub comm: Comm,
 }
 
 /// A socket was opened or closed.
@@ -127,6 +152,10 @@ pub struct PacketRecord {
     pub conn: Option<u32>,
     /// Process it is attributed to, if known (never 0).
     pub pid: Option<u32>,
+    /// The thread that sent it, when it was sent in process context.
+    pub thread: Option<u32>,
+    /// Command name of the process, if known.
+    pub comm: Comm,
     /// Length of the whole packet from its network header.
     pub len: u32,
 }

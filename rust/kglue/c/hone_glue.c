@@ -65,6 +65,7 @@ void hone_task_ids(struct task_struct *task, struct hone_task_ids *ids)
 
 	rcu_read_lock();
 	ids->pid = task_tgid_nr(task);
+	ids->tid = task_pid_nr(task);
 	ids->ppid = task_tgid_nr(rcu_dereference(task->real_parent));
 	cred = __task_cred(task);
 	ids->euid = from_kuid_munged(&init_user_ns, cred->euid);
@@ -87,7 +88,12 @@ int hone_task_comm(struct task_struct *task, char *buf, int len)
 	char comm[TASK_COMM_LEN];
 	int n;
 
-	__get_task_comm(comm, sizeof(comm), task);
+	/*
+	 * Without task_lock: it is not safe to take in the packet hooks, which can run under
+	 * softirq-safe locks. A rename racing with this read may give a mix of both names, never
+	 * more than TASK_COMM_LEN bytes (printk reads current->comm the same way).
+	 */
+	strscpy_pad(comm, task->comm, sizeof(comm));
 	n = min_t(int, strnlen(comm, sizeof(comm)), len);
 	memcpy(buf, comm, n);
 	return n;

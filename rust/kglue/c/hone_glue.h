@@ -39,6 +39,7 @@ struct hone_task_ids {
 	u32 euid;	/* effective ids in the initial user namespace */
 	u32 egid;
 	u32 flags;	/* HONE_TASK_* */
+	s32 tid;	/* the task's own (thread) id */
 	u64 start_ns;	/* monotonic start time */
 };
 

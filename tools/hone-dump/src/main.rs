@@ -5,7 +5,8 @@
 //!
 //! A capture file holds wall-clock timestamps only, so every section starts with
 //! `0.000000000 HEAD 0.000000000` (boot time 0: the timestamps that follow are already
-//! seconds since 1970) and records carry microsecond precision. Interface Statistics Blocks
+//! seconds since 1970); process and socket records carry microsecond precision, packets
+//! nanoseconds. Interface Statistics Blocks
 //! written where a reader lost events become `LOST` lines with the counts of that gap.
 
 use clap::Parser;
@@ -122,7 +123,14 @@ impl Dumper {
                 Ok(c.len())
             }
             Block::EnhancedPacket(epb) => {
-                let mut rec = PacketRecord { inbound: false, conn: None, pid: None, len: epb.original_len };
+                let mut rec = PacketRecord {
+                    inbound: false,
+                    conn: None,
+                    pid: None,
+                    thread: None,
+                    comm: Default::default(),
+                    len: epb.original_len,
+                };
                 for o in &epb.options {
                     match o {
                         EnhancedPacketOption::Flags(f) => rec.inbound = f & 3 == 1,
@@ -137,10 +145,10 @@ impl Dumper {
                         _ => {}
                     }
                 }
-                // pcap-file takes the raw timestamp for nanoseconds; Hone's are microseconds.
-                let ts_us = u64::try_from(epb.timestamp.as_nanos()).unwrap_or(u64::MAX);
+                // pcap-file takes the raw timestamp for nanoseconds, which Hone's are.
+                let ts_ns = u64::try_from(epb.timestamp.as_nanos()).unwrap_or(u64::MAX);
                 let mut c = Cursor::new(&mut self.line);
-                text::packet(&mut c, ts_us.saturating_mul(1000), &rec, &epb.data)
+                text::packet(&mut c, ts_ns, &rec, &epb.data)
                     .map_err(|_| "record too large".to_string())?;
                 Ok(c.len())
             }
@@ -153,12 +161,12 @@ impl Dumper {
                 self.dropped = total;
                 // pcap-file 2 reads the two 32-bit halves of an ISB timestamp as one u64 in the
                 // section's byte order; on a little-endian section that swaps them.
-                let ts_us = match self.endian {
+                let ts_ns = match self.endian {
                     Endian::Little => isb.timestamp.rotate_left(32),
                     Endian::Big => isb.timestamp,
                 };
                 let mut c = Cursor::new(&mut self.line);
-                text::lost(&mut c, ts_us.saturating_mul(1000), &gap).map_err(|_| "record too large".to_string())?;
+                text::lost(&mut c, ts_ns, &gap).map_err(|_| "record too large".to_string())?;
                 Ok(c.len())
             }
             _ => Ok(0),
@@ -238,7 +246,7 @@ mod tests {
         };
         pcapng::process_block(&mut c, &exec, 1_700_000_000_123_456).unwrap();
         ends.push(c.len());
-        let owner = hone::record::Owner { pid: 42, ppid: 1, euid: 1000, egid: 100 };
+        let owner = hone::record::Owner { pid: 42, ppid: 1, euid: 1000, egid: 100, comm: Default::default() };
         let sock = hone::record::SocketRecord { closed: false, conn: 0x1234, owner };
         pcapng::connection_block(&mut c, &sock, 1_700_000_000_200_000).unwrap();
         ends.push(c.len());
@@ -248,16 +256,23 @@ mod tests {
         udp[12..16].copy_from_slice(&[127, 0, 0, 1]);
         udp[16..20].copy_from_slice(&[127, 0, 0, 1]);
         udp[20..24].copy_from_slice(&[0x30, 0x39, 0, 53]);
-        let rec = PacketRecord { inbound: false, conn: Some(0x1234), pid: Some(42), len: 28 };
-        pcapng::packet_block(&mut c, &rec, 1_700_000_000_300_000, 24, |d| {
+        let rec = PacketRecord {
+            inbound: false,
+            conn: Some(0x1234),
+            pid: Some(42),
+            thread: None,
+            comm: Default::default(),
+            len: 28,
+        };
+        pcapng::packet_block(&mut c, &rec, 1_700_000_000_300_000_123, 24, |d| {
             d.copy_from_slice(&udp[..24]);
             Ok(())
         })
         .unwrap();
         ends.push(c.len());
-        pcapng::loss_statistics(&mut c, 1_700_000_001_000_000, &Counts([5, 0, 2])).unwrap();
+        pcapng::loss_statistics(&mut c, 1_700_000_001_000_000_000, &Counts([5, 0, 2])).unwrap();
         ends.push(c.len());
-        pcapng::loss_statistics(&mut c, 1_700_000_002_000_000, &Counts([7, 1, 2])).unwrap();
+        pcapng::loss_statistics(&mut c, 1_700_000_002_000_000_000, &Counts([7, 1, 2])).unwrap();
         let n = c.len();
         buf.truncate(n);
         (buf, ends)
@@ -273,7 +288,7 @@ mod tests {
             "0.000000000 HEAD 0.000000000 {0fa1b2c3-d4e5-f607-1829-3a4b5c6d7e8f}\n\
              1700000000.123456000 EXEC 42 1 1000 100 \"/bin/a b\" a\\x20b -x \n\
              1700000000.200000000 SOCK O 42 -1 -1 -1 00001234\n\
-             1700000000.300000000 PAKT O 00001234 42 UDPv4 127.0.0.1:12345 -> 127.0.0.1:53 28\n\
+             1700000000.300000123 PAKT O 00001234 42 UDPv4 127.0.0.1:12345 -> 127.0.0.1:53 28\n\
              1700000001.000000000 LOST 5 0 2\n\
              1700000002.000000000 LOST 2 1 0\n"
         );
