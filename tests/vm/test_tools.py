@@ -1,0 +1,163 @@
+# SPDX-License-Identifier: GPL-2.0
+"""In-VM tests of hone-read: rotation under traffic, signals, append, snaplen, exit codes."""
+
+import glob
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import time
+
+from honetest import options, pcapng_blocks
+
+R = M = TOOLS = None
+PORT = 7700
+
+
+def configure(results, modules, tools):
+    global R, M, TOOLS
+    R, M, TOOLS = results, modules, tools
+
+
+def hone_read(*args, **kw):
+    return subprocess.Popen([os.path.join(TOOLS, "hone-read"), *args], stderr=subprocess.PIPE, text=True, **kw)
+
+
+def stop(p, sig=signal.SIGTERM):
+    p.send_signal(sig)
+    _, err = p.communicate(timeout=30)
+    return p.returncode, err
+
+
+def fresh_dir(path):
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    return path
+
+
+def send(first, n, pace=10):
+    """Sends datagrams "seq=<i>" for i in first..first+n, pausing every `pace` packets."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for i in range(first, first + n):
+        s.sendto(b"seq=%d" % i, ("127.0.0.1", PORT))
+        if i % pace == 0:
+            time.sleep(0.002)
+    s.close()
+
+
+def sequences(path):
+    """Blocks of one file and the sequence numbers of our outbound datagrams in it."""
+    with open(path, "rb") as f:
+        blocks = pcapng_blocks(f.read())
+    seqs = []
+    for btype, body in blocks:
+        if btype != 6:
+            continue
+        caplen = struct.unpack_from("<I", body, 12)[0]
+        data = body[20:20 + caplen]
+        flags = struct.unpack("<I", dict(options(body[20 + caplen + (-caplen % 4):]))[2])[0]
+        if flags & 3 == 2 and data[9] == 17 and struct.unpack_from("!H", data, 22)[0] == PORT:
+            seqs.append(int(data[28:].split(b"=")[1]))
+    return blocks, seqs
+
+
+def complete(blocks):
+    """Starts with SHB, IDB and a snapshot (pid 1 first), ends with a 196-byte ISB."""
+    if len(blocks) < 4 or blocks[0][0] != 0x0A0D0D0A or blocks[1][0] != 1:
+        return False
+    first_process = next((b for b in blocks if b[0] == 0x101), None)
+    return (first_process is not None and struct.unpack_from("<I", first_process[1])[0] == 1
+            and blocks[-1][0] == 5 and len(blocks[-1][1]) == 196 - 12)
+
+
+def capinfos_ok(path):
+    p = subprocess.run(["capinfos", path], capture_output=True, text=True)
+    err = [l for l in p.stderr.splitlines() if "could be dangerous" not in l]
+    return p.returncode == 0 and not err
+
+
+def test_rotation_under_traffic():
+    subprocess.run(["ip", "link", "set", "lo", "up"])
+    d = fresh_dir("/tmp/hone-rot")
+    p = hone_read("-w", f"{d}/cap", "-C", "0.03")
+    time.sleep(1)
+    n = 600
+    send(0, n)
+    time.sleep(1)
+    rc, err = stop(p)
+    R.check("hone-read stops cleanly on SIGTERM (exit 0)", rc == 0, err)
+    files = sorted(glob.glob(f"{d}/cap*"), key=lambda f: (len(f), f))
+    R.check("-C rotates into several files named like tcpdump's", len(files) >= 3 and files[0].endswith("/cap")
+            and files[1].endswith("/cap1"), str(files))
+    seqs, bad = [], []
+    for f in files:
+        try:
+            blocks, s = sequences(f)
+        except ValueError as e:
+            bad.append(f"{f}: {e}")
+            continue
+        if not complete(blocks):
+            bad.append(f"{f}: not SHB+IDB+snapshot ... ISB")
+        if not capinfos_ok(f):
+            bad.append(f"{f}: capinfos complains")
+        seqs += s
+    R.check("every file is a complete capture: SHB, IDB, snapshot ... statistics block; capinfos reads it",
+            not bad, "; ".join(bad[:5]))
+    R.check(f"no packet is lost or split across files: all {n} sent datagrams, once each",
+            sorted(seqs) == list(range(n)), f"{len(seqs)} found, {len(set(seqs))} distinct")
+    R.check("hone-read reports each file on stderr", err.count("rotated") == len(files) - 1 and "closed" in err, err[-500:])
+
+
+def test_signals_and_options():
+    d = fresh_dir("/tmp/hone-hup")
+    p = hone_read("-w", f"{d}/cap", "-C", "100", "-s", "64")
+    time.sleep(1)
+    for i in range(2):
+        send(1000 * (i + 1), 5)
+        time.sleep(0.5)
+        p.send_signal(signal.SIGHUP)
+        time.sleep(1)
+    rc, err = stop(p)
+    files = sorted(glob.glob(f"{d}/cap*"))
+    R.check("SIGHUP rotates: two signals, three files", rc == 0 and len(files) == 3, f"{files} {err}")
+    idb = pcapng_blocks(open(files[0], "rb").read())[1]
+    R.check("-s sets the reader's snaplen (the IDB says 64)", struct.unpack_from("<HHI", idb[1])[2] == 64)
+
+    d = fresh_dir("/tmp/hone-g")
+    p = hone_read("-w", f"{d}/cap-%s.pcapng", "-G", "1", "-W", "2")
+    try:
+        rc = p.wait(timeout=20)
+        R.check("-G 1 -W 2 writes two strftime-named files and stops", rc == 0 and len(glob.glob(f"{d}/cap-*.pcapng")) == 2,
+                str(glob.glob(f"{d}/*")))
+    except subprocess.TimeoutExpired:
+        stop(p)
+        R.check("-G 1 -W 2 writes two strftime-named files and stops", False, "did not stop")
+
+    path = fresh_dir("/tmp/hone-a") + "/cap.pcapng"
+    for _ in range(2):
+        p = hone_read("-w", path, "-a")
+        time.sleep(1)
+        stop(p, signal.SIGINT)
+    blocks = pcapng_blocks(open(path, "rb").read())
+    R.check("-a appends a second complete section", sum(1 for b in blocks if b[0] == 0x0A0D0D0A) == 2
+            and capinfos_ok(path))
+
+    # Standard output, into a reader that stops early: a broken pipe ends hone-read cleanly.
+    p = subprocess.run(f"{os.path.join(TOOLS, 'hone-read')} -w - | head -c 1000 > /dev/null; echo ${{PIPESTATUS[0]}}",
+                       shell=True, executable="/bin/bash", capture_output=True, text=True, timeout=30)
+    R.check("-w - writes to a pipe and stops when it closes", p.stdout.strip() == "0", p.stdout + p.stderr)
+
+
+def test_exit_codes():
+    for args, code, what in ((["-d", "/dev/nonexistent"], 66, "a missing device"),
+                             (["-w", "/nonexistent/dir/cap"], 73, "an output it cannot create"),
+                             (["-C", "1"], 64, "-C without -w FILE"),
+                             (["-s", "70000"], 64, "a snaplen out of range")):
+        p = subprocess.run([os.path.join(TOOLS, "hone-read"), *args], capture_output=True, text=True, timeout=30)
+        R.check(f"hone-read exits {code} on {what}, with a message", p.returncode == code and p.stderr.strip(),
+                f"{p.returncode}: {p.stderr}")
+
+
+TESTS = [test_rotation_under_traffic, test_signals_and_options, test_exit_codes]

@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! hone-read: copies Hone's PCAP-NG stream (`/dev/hone`) into files or to standard output.
+//!
+//! Every file it closes is a complete capture: it asks the device to end the section
+//! (`HEIO_RESTART`), copies up to the end of section (the statistics block, then a 0-byte read),
+//! and only then opens the next file, which starts with a new section header and snapshot. So
+//! no block is lost or split between files. Rotation follows tcpdump: `-C` (size), `-G` (time,
+//! with strftime names), `-W` (file count), and SIGHUP; SIGINT/SIGTERM end the file cleanly.
+
+use clap::Parser;
+use hone::ioctl;
+use hone::pcapng::{self, Endian};
+use std::ffi::CString;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Exit codes (sysexits, as the original honeread).
+mod exit {
+    pub const USAGE: u8 = 64;
+    pub const NO_INPUT: u8 = 66;
+    pub const OS_ERROR: u8 = 71;
+    pub const CANT_CREATE: u8 = 73;
+    pub const IO_ERROR: u8 = 74;
+}
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Copy Hone's PCAP-NG stream into files (with rotation) or to standard output",
+    long_about = "Copies Hone's PCAP-NG stream (/dev/hone) into files or to standard output.\n\n\
+        Each file hone-read closes is a complete capture that ends with its statistics block: \
+        at a rotation it asks the device to end the section, copies up to its end, and only then \
+        opens the next file, which starts with a new section header and a snapshot of the running \
+        processes and sockets. No block is lost or split between files.\n\n\
+        Signals: SIGHUP rotates now; SIGINT or SIGTERM end the current file cleanly and exit (a \
+        second one exits at once).\n\n\
+        Live view: hone-read -w - | wireshark -k -i -\n\n\
+        Exit status: 0 done, 64 bad usage, 66 cannot open the device, 73 cannot create an output \
+        file, 74 the device refused a setting, 71 other system errors.",
+    after_help = "Examples:\n  hone-read -w /var/log/hone.pcapng -s 96\n  \
+        hone-read -w hone.pcapng -C 100 -W 10     ten rotating files of about 100 MB\n  \
+        hone-read -w 'hone-%Y%m%d-%H%M.pcapng' -G 3600   one file an hour"
+)]
+struct Args {
+    /// Write to FILE ("-" for standard output, the default). With -G, FILE is a strftime(3)
+    /// pattern.
+    #[arg(short = 'w', value_name = "FILE", default_value = "-")]
+    write: String,
+    /// Capture at most SNAPLEN bytes of each packet (0: whole packets; default: the module's).
+    #[arg(short = 's', value_name = "SNAPLEN", value_parser = clap::value_parser!(u32).range(0..=65535))]
+    snaplen: Option<u32>,
+    /// Start a new file when the current one exceeds SIZE million bytes (fractions allowed).
+    #[arg(short = 'C', value_name = "SIZE", value_parser = parse_size)]
+    size: Option<u64>,
+    /// Start a new file every SECONDS seconds.
+    #[arg(short = 'G', value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    seconds: Option<u64>,
+    /// With -C: keep COUNT files, numbered 0 to COUNT-1, overwriting the oldest; with -G alone:
+    /// stop after COUNT files.
+    #[arg(short = 'W', value_name = "COUNT", value_parser = clap::value_parser!(u32).range(1..))]
+    count: Option<u32>,
+    /// Append to existing files instead of truncating them.
+    #[arg(short = 'a')]
+    append: bool,
+    /// The device to read.
+    #[arg(short = 'd', long = "device", value_name = "DEVICE", default_value = "/dev/hone")]
+    device: PathBuf,
+    /// Print a status line on stderr every 10 seconds, not only at each file's end.
+    #[arg(short = 'v')]
+    verbose: bool,
+    /// Print nothing on stderr but errors.
+    #[arg(short = 'q', conflicts_with = "verbose")]
+    quiet: bool,
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let mb: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
+    if !(mb > 0.0) || mb > 1e9 {
+        return Err(format!("{s}: the size must be more than 0"));
+    }
+    Ok((mb * 1e6) as u64)
+}
+
+/// A failure and the exit code it means.
+struct Failure(u8, String);
+
+fn fail<T>(code: u8, msg: impl Into<String>) -> Result<T, Failure> {
+    Err(Failure(code, msg.into()))
+}
+
+/// Follows the block structure of the stream as it passes, to count packets and read the drop
+/// counters of statistics blocks.
+#[derive(Default)]
+struct Tally {
+    pending: Vec<u8>,
+    packets: u64,
+    /// Process, socket and packet events the device dropped for this reader, as last reported.
+    dropped: [u64; 3],
+}
+
+impl Tally {
+    fn feed(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            if self.pending.len() < 8 {
+                let take = (8 - self.pending.len()).min(data.len());
+                self.pending.extend_from_slice(&data[..take]);
+                data = &data[take..];
+                continue;
+            }
+            let len = Endian::NATIVE.u32(&self.pending[4..]).unwrap_or(0) as usize;
+            if len < 12 {
+                // Not a stream of blocks after all: stop following it.
+                self.pending.clear();
+                return;
+            }
+            let take = (len - self.pending.len()).min(data.len());
+            self.pending.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.pending.len() == len {
+                self.block();
+                self.pending.clear();
+            }
+        }
+    }
+
+    fn block(&mut self) {
+        let Ok((blk, _)) = pcapng::split_block(&self.pending, Endian::NATIVE) else { return };
+        match blk.kind {
+            pcapng::EPB => self.packets += 1,
+            pcapng::ISB if blk.body.len() >= 12 => {
+                for (code, value) in pcapng::Options::new(&blk.body[12..], Endian::NATIVE).flatten() {
+                    let Ok(v) = <[u8; 8]>::try_from(value).map(u64::from_ne_bytes) else { continue };
+                    match code {
+                        259 => self.dropped[0] = v,
+                        263 => self.dropped[1] = v,
+                        7 => self.dropped[2] = v,
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Where the stream goes.
+enum Output {
+    Stdout(io::Stdout),
+    File(File, String),
+}
+
+impl Output {
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        match self {
+            Output::Stdout(s) => {
+                s.write_all(data)?;
+                s.flush()
+            }
+            Output::File(f, _) => f.write_all(data),
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Output::Stdout(_) => "standard output",
+            Output::File(_, n) => n,
+        }
+    }
+}
+
+fn strftime(pattern: &str) -> Result<String, Failure> {
+    let c = CString::new(pattern).map_err(|_| Failure(exit::USAGE, "the file name holds a NUL byte".into()))?;
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: time(NULL) and localtime_r with valid pointers; strftime writes at most buf.len()
+    // bytes into buf and returns how many.
+    let n = unsafe {
+        let now = libc::time(std::ptr::null_mut());
+        let mut tm: libc::tm = std::mem::zeroed();
+        libc::localtime_r(&now, &mut tm);
+        libc::strftime(buf.as_mut_ptr().cast(), buf.len(), c.as_ptr(), &tm)
+    };
+    if n == 0 {
+        return fail(exit::USAGE, format!("'{pattern}' makes an empty file name"));
+    }
+    buf.truncate(n);
+    String::from_utf8(buf).map_err(|_| Failure(exit::USAGE, "the file name is not UTF-8".into()))
+}
+
+/// Names the files as tcpdump does.
+fn file_name(args: &Args, index: u64) -> Result<String, Failure> {
+    let base = if args.seconds.is_some() { strftime(&args.write)? } else { args.write.clone() };
+    Ok(match (args.size, args.count) {
+        (Some(_), Some(count)) => {
+            let width = (count - 1).to_string().len();
+            format!("{base}{:0width$}", index % u64::from(count))
+        }
+        (Some(_), None) if index > 0 => format!("{base}{index}"),
+        _ => base,
+    })
+}
+
+fn open_output(args: &Args, index: u64) -> Result<Output, Failure> {
+    if args.write == "-" {
+        return Ok(Output::Stdout(io::stdout()));
+    }
+    let name = file_name(args, index)?;
+    let mut opts = OpenOptions::new();
+    opts.create(true);
+    if args.append {
+        opts.append(true);
+    } else {
+        opts.write(true).truncate(true);
+    }
+    match opts.open(&name) {
+        Ok(f) => Ok(Output::File(f, name)),
+        Err(e) => fail(exit::CANT_CREATE, format!("cannot create {name}: {e}")),
+    }
+}
+
+fn device_ioctl(fd: &File, cmd: u32, arg: libc::c_ulong) -> io::Result<i32> {
+    // SAFETY: the commands used here take no argument or an integer value.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), cmd as libc::c_ulong, arg) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+struct Signals {
+    rotate: Arc<AtomicBool>,
+    stop: Arc<AtomicUsize>,
+}
+
+impl Signals {
+    fn install() -> io::Result<Self> {
+        let rotate = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(AtomicUsize::new(0));
+        signal_hook::flag::register(signal_hook::consts::SIGHUP, rotate.clone())?;
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            let stop = stop.clone();
+            // SAFETY: the handler only touches an atomic (async-signal-safe); on a second
+            // signal it exits at once with _exit, which is async-signal-safe too.
+            unsafe {
+                signal_hook::low_level::register(sig, move || {
+                    if stop.fetch_add(1, Ordering::SeqCst) >= 1 {
+                        libc::_exit(128 + sig);
+                    }
+                })?;
+            }
+        }
+        Ok(Signals { rotate, stop })
+    }
+}
+
+fn status(args: &Args, out: &Output, bytes: u64, tally: &Tally, what: &str) {
+    if !args.quiet {
+        let [p, s, k] = tally.dropped;
+        eprintln!(
+            "hone-read: {what} {}: {bytes} bytes, {} packets; dropped by the device so far: {p} process, {s} socket, {k} packet events",
+            out.name(),
+            tally.packets
+        );
+    }
+}
+
+fn run(args: &Args) -> Result<(), Failure> {
+    if args.write == "-" && (args.size.is_some() || args.seconds.is_some() || args.count.is_some()) {
+        return fail(exit::USAGE, "-C, -G and -W need -w FILE");
+    }
+    if args.count.is_some() && args.size.is_none() && args.seconds.is_none() {
+        return fail(exit::USAGE, "-W needs -C or -G");
+    }
+    let mut dev = match OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&args.device) {
+        Ok(f) => f,
+        Err(e) => return fail(exit::NO_INPUT, format!("cannot open {}: {e}", args.device.display())),
+    };
+    if let Some(s) = args.snaplen {
+        if let Err(e) = device_ioctl(&dev, ioctl::SET_SNAPLEN, libc::c_ulong::from(s)) {
+            return fail(exit::IO_ERROR, format!("cannot set the snaplen to {s}: {e}"));
+        }
+    }
+    let signals = Signals::install().map_err(|e| Failure(exit::OS_ERROR, format!("cannot handle signals: {e}")))?;
+    let mut index = 0u64;
+    let mut out = open_output(args, index)?;
+    if !args.quiet && args.write != "-" {
+        eprintln!("hone-read: writing {}", out.name());
+    }
+    let mut bytes = 0u64;
+    let mut tally = Tally::default();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut file_started = Instant::now();
+    let mut last_status = Instant::now();
+    let mut ending = false; // a restart was asked for: copy up to the end of the section
+    let mut stopping = false;
+    loop {
+        let want_rotation = signals.rotate.swap(false, Ordering::SeqCst)
+            || args.size.is_some_and(|s| bytes > s)
+            || args.seconds.is_some_and(|s| file_started.elapsed() >= Duration::from_secs(s));
+        if signals.stop.load(Ordering::SeqCst) > 0 && !stopping {
+            stopping = true;
+            want_restart(&dev, &mut ending)?;
+        } else if want_rotation && !stopping {
+            want_restart(&dev, &mut ending)?;
+        }
+        if args.verbose && last_status.elapsed() >= Duration::from_secs(10) {
+            status(args, &out, bytes, &tally, "writing");
+            last_status = Instant::now();
+        }
+        let mut pfd = libc::pollfd { fd: dev.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd.
+        let r = unsafe { libc::poll(&mut pfd, 1, 200) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return fail(exit::OS_ERROR, format!("poll: {e}"));
+        }
+        if r == 0 && !ending {
+            continue;
+        }
+        let n = match io::Read::read(&mut dev, &mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return fail(exit::OS_ERROR, format!("reading {}: {e}", args.device.display())),
+        };
+        if n == 0 {
+            // The end of the section: the file is complete.
+            ending = false;
+            status(args, &out, bytes, &tally, if stopping { "closed" } else { "rotated" });
+            if let Output::File(f, name) = &out {
+                f.sync_all().map_err(|e| Failure(exit::OS_ERROR, format!("{name}: {e}")))?;
+            }
+            if stopping {
+                return Ok(());
+            }
+            index += 1;
+            if args.seconds.is_some() && args.size.is_none() && args.count.is_some_and(|c| index >= u64::from(c)) {
+                return Ok(());
+            }
+            out = open_output(args, index)?;
+            bytes = 0;
+            file_started = Instant::now();
+            continue;
+        }
+        if let Err(e) = out.write_all(&buf[..n]) {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                return Ok(());
+            }
+            return fail(exit::OS_ERROR, format!("writing {}: {e}", out.name()));
+        }
+        tally.feed(&buf[..n]);
+        bytes += n as u64;
+    }
+}
+
+/// Asks the device to end the section (once per rotation).
+fn want_restart(dev: &File, ending: &mut bool) -> Result<(), Failure> {
+    if !*ending {
+        device_ioctl(dev, ioctl::RESTART, 0).map_err(|e| Failure(exit::IO_ERROR, format!("cannot restart the section: {e}")))?;
+        *ending = true;
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(code, msg)) => {
+            eprintln!("hone-read: {msg}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hone::cursor::Cursor;
+    use hone::record::Counts;
+
+    fn args(extra: &[&str]) -> Args {
+        let mut v = vec!["hone-read"];
+        v.extend_from_slice(extra);
+        Args::try_parse_from(v).unwrap()
+    }
+
+    #[test]
+    fn names_files_as_tcpdump() {
+        let a = args(&["-w", "cap", "-C", "1"]);
+        assert_eq!(file_name(&a, 0).ok().unwrap(), "cap");
+        assert_eq!(file_name(&a, 2).ok().unwrap(), "cap2");
+        let a = args(&["-w", "cap", "-C", "1", "-W", "12"]);
+        assert_eq!(file_name(&a, 3).ok().unwrap(), "cap03");
+        assert_eq!(file_name(&a, 13).ok().unwrap(), "cap01");
+        let a = args(&["-w", "cap-%%", "-G", "5"]);
+        assert_eq!(file_name(&a, 7).ok().unwrap(), "cap-%");
+    }
+
+    #[test]
+    fn refuses_bad_usage() {
+        for bad in [&["-C", "0"][..], &["-C", "x"], &["-s", "70000"], &["-G", "0"], &["-W", "0"]] {
+            let mut v = vec!["hone-read", "-w", "f"];
+            v.extend_from_slice(bad);
+            assert!(Args::try_parse_from(v).is_err(), "{bad:?}");
+        }
+        assert_eq!(run(&args(&["-C", "1"])).err().map(|f| f.0), Some(exit::USAGE));
+        assert_eq!(run(&args(&["-w", "f", "-W", "3"])).err().map(|f| f.0), Some(exit::USAGE));
+        assert_eq!(run(&args(&["-d", "/nonexistent/hone"])).err().map(|f| f.0), Some(exit::NO_INPUT));
+    }
+
+    #[test]
+    fn tally_follows_blocks_across_chunks() {
+        let mut buf = vec![0u8; 4096];
+        let mut c = Cursor::new(&mut buf);
+        let rec = hone::record::PacketRecord {
+            inbound: true,
+            conn: None,
+            pid: None,
+            thread: None,
+            comm: Default::default(),
+            len: 20,
+        };
+        for _ in 0..3 {
+            pcapng::packet_block(&mut c, &rec, 1, 20, |d| {
+                d.fill(0x45);
+                Ok(())
+            })
+            .unwrap();
+        }
+        pcapng::loss_statistics(&mut c, 2, &Counts([5, 6, 7])).unwrap();
+        let n = c.len();
+        let mut t = Tally::default();
+        for chunk in buf[..n].chunks(5) {
+            t.feed(chunk);
+        }
+        assert_eq!((t.packets, t.dropped), (3, [5, 6, 7]));
+    }
+}
