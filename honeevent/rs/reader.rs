@@ -10,7 +10,7 @@
 
 use core::ffi::c_void;
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::bindings;
 use kernel::c_str;
 use kernel::ffi::{c_char, c_int, c_long};
@@ -21,7 +21,7 @@ use kernel::types::Opaque;
 use kernel::uaccess::{UserSlice, UserSliceWriter};
 
 use crate::hone::cursor::{Cursor, Full};
-use crate::hone::ioctl::{self, IdSet};
+use crate::hone::ioctl::{self, DeviceStats, IdSet};
 use crate::hone::pcapng::{self, SectionInfo, SectionStats};
 use crate::hone::record::Counts;
 use crate::hone::ring::{Entry, Ring};
@@ -37,6 +37,25 @@ use crate::{config, shim};
 const FORMAT_BUF: usize = 96 * 1024;
 /// Most bytes of a packet captured, whatever the snaplen (a GSO packet can be larger).
 const MAX_CAPTURE: u32 = 65535;
+
+/// All readers together, since the module was loaded (what `GET_STATS` reports).
+struct Totals {
+    readers: AtomicU32,
+    dropped: [AtomicU64; 3],
+    delivered: [AtomicU64; 3],
+    filtered: AtomicU64,
+}
+
+static TOTALS: Totals = Totals {
+    readers: AtomicU32::new(0),
+    dropped: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
+    delivered: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
+    filtered: AtomicU64::new(0),
+};
+
+fn count(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
 
 /// Output format of a reader, chosen by the minor number.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -113,10 +132,14 @@ impl Subscriber<HoneEvent> for RingFeeder {
             let mut q = self.0.queue.lock();
             if q.filters.hides(event) {
                 q.filtered += 1;
+                count(&TOTALS.filtered);
                 return;
             }
             q.ring.push(event.clone(), event.class()).err()
         };
+        if rejected.is_some() {
+            count(&TOTALS.dropped[event.class() as usize]);
+        }
         // Dropped outside the lock: the last reference frees the event.
         if rejected.is_none() {
             self.0.wake();
@@ -418,6 +441,7 @@ impl Reader {
         };
         if let Next::Event(ev) = &next {
             s.delivered.bump(ev.class());
+            count(&TOTALS.delivered[ev.class() as usize]);
         }
         let cfg = config();
         let open_ns = s.open_ns;
@@ -522,6 +546,20 @@ impl Reader {
                 self.shared.queue.lock().filters.sock = conn;
                 Ok(0)
             }
+            ioctl::GET_STATS => {
+                let g = hone_stats();
+                let load = |c: &[AtomicU64; 3]| [0, 1, 2].map(|i| c[i].load(Ordering::Relaxed));
+                let stats = DeviceStats {
+                    readers: TOTALS.readers.load(Ordering::Relaxed),
+                    received: g.received,
+                    lost: g.lost,
+                    dropped: load(&TOTALS.dropped),
+                    delivered: load(&TOTALS.delivered),
+                    filtered: TOTALS.filtered.load(Ordering::Relaxed),
+                };
+                UserSlice::new(arg, DeviceStats::SIZE).writer().write_slice(&stats.to_bytes())?;
+                Ok(0)
+            }
             ioctl::SET_FILTER_PIDS => {
                 let set = read_filter(arg)?;
                 self.shared.queue.lock().filters.pids = set;
@@ -545,8 +583,11 @@ impl Reader {
 #[no_mangle]
 pub(crate) unsafe extern "C" fn hone_reader_open(minor: u32, err: *mut c_int) -> *mut c_void {
     match Reader::open(minor) {
-        // SAFETY: the reader stays pinned: it is only turned back into a box by `release`.
-        Ok(r) => KBox::into_raw(unsafe { Pin::into_inner_unchecked(r) }) as *mut c_void,
+        Ok(r) => {
+            TOTALS.readers.fetch_add(1, Ordering::Relaxed);
+            // SAFETY: the reader stays pinned: it is only turned back into a box by `release`.
+            KBox::into_raw(unsafe { Pin::into_inner_unchecked(r) }) as *mut c_void
+        }
         Err(e) => {
             // SAFETY: the caller guarantees `err`.
             unsafe { *err = e.to_errno() };
@@ -628,6 +669,7 @@ pub(crate) unsafe extern "C" fn hone_reader_readable(reader: *mut c_void) -> boo
 /// `reader` must come from `hone_reader_open`; it is not used again.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn hone_reader_release(reader: *mut c_void) {
+    TOTALS.readers.fetch_sub(1, Ordering::Relaxed);
     // SAFETY: guaranteed by the caller: this is the box `hone_reader_open` leaked.
     drop(unsafe { KBox::from_raw(reader as *mut Reader) });
 }

@@ -160,4 +160,67 @@ def test_exit_codes():
                 f"{p.returncode}: {p.stderr}")
 
 
-TESTS = [test_rotation_under_traffic, test_signals_and_options, test_exit_codes]
+def test_stats_and_dump():
+    import json
+    reader = os.open("/dev/honet", os.O_RDONLY | os.O_NONBLOCK)
+    subprocess.run(["/usr/bin/true", "for-stats"])
+    send(5000, 3)
+    time.sleep(0.3)
+    got = b""
+    try:
+        while True:
+            got += os.read(reader, 65536)
+    except BlockingIOError:
+        pass
+    p = subprocess.run([os.path.join(TOOLS, "hone-stats"), "--json"], capture_output=True, text=True, timeout=30)
+    try:
+        st = json.loads(p.stdout)
+    except ValueError:
+        st = {}
+    delivered_here = got.count(b"\n")
+    R.check("hone-stats --json reports the other reader and the events Hone received and delivered",
+            p.returncode == 0 and st.get("readers") == 1 and st["received"]["process"] > 0
+            and st["received"]["packet"] >= 6 and sum(st["delivered"].values()) >= delivered_here,
+            f"{p.stdout} {p.stderr} (this reader read {delivered_here} records)")
+    p = subprocess.run([os.path.join(TOOLS, "hone-stats")], capture_output=True, text=True, timeout=30)
+    R.check("hone-stats prints a table by class", p.returncode == 0 and "process" in p.stdout and "delivered" in p.stdout,
+            p.stdout + p.stderr)
+    os.close(reader)
+
+    d = fresh_dir("/tmp/hone-dump")
+    p = hone_read("-w", f"{d}/cap")
+    time.sleep(1)
+    sender = subprocess.Popen(["/usr/bin/python3", "-c", "import socket\nfor i in range(4): socket.socket(socket.AF_INET, "
+                               f"socket.SOCK_DGRAM).sendto(b'x', ('127.0.0.1', {PORT}))"])
+    sender.wait()
+    time.sleep(0.5)
+    stop(p)
+    dump = os.path.join(TOOLS, "hone-dump")
+    p = subprocess.run([dump, "--json", "-r", f"{d}/cap"], capture_output=True, text=True, timeout=30)
+    try:
+        objs = [json.loads(l) for l in p.stdout.splitlines()]
+    except ValueError as e:
+        objs = []
+        p.stderr += str(e)
+    R.check("hone-dump --json prints one JSON object per record", p.returncode == 0 and len(objs) > 10
+            and objs[0]["type"] == "HEAD" and any(o["type"] == "PAKT" and o["pid"] == sender.pid for o in objs), p.stderr)
+    p = subprocess.run([dump, "-p", str(sender.pid), "-r", f"{d}/cap"], capture_output=True, text=True, timeout=30)
+    lines = [l.split(" ") for l in p.stdout.splitlines()]
+    own = [l for l in lines if l[1] not in ("HEAD", "LOST")]
+    R.check("hone-dump -p keeps only that process's records (its exec, socket and packets)",
+            own and all((l[1] == "PAKT" and l[4] == str(sender.pid)) or (l[1] != "PAKT" and l[2] in ("O", "C") and
+                        l[3] == str(sender.pid)) or l[2] == str(sender.pid) for l in own)
+            and any(l[1] == "EXEC" for l in own) and any(l[1] == "PAKT" for l in own), p.stdout[-800:])
+    p = subprocess.run([dump, "-n", "python3", "-r", f"{d}/cap"], capture_output=True, text=True, timeout=30)
+    R.check("hone-dump -n keeps the records of processes of that name",
+            p.returncode == 0 and f" {sender.pid} " in p.stdout and " [kthreadd]" not in p.stdout)
+    with open(f"{d}/cap", "rb") as f:
+        data = f.read()
+    with open(f"{d}/cut", "wb") as f:
+        f.write(data[:len(data) - 10])
+    p = subprocess.run([dump, "-r", f"{d}/cut"], capture_output=True, text=True, timeout=30)
+    R.check("hone-dump names the offset of a truncated block and exits 1",
+            p.returncode == 1 and "offset" in p.stderr and "panic" not in p.stderr, p.stderr)
+
+
+TESTS = [test_rotation_under_traffic, test_signals_and_options, test_exit_codes, test_stats_and_dump]

@@ -29,6 +29,9 @@ pub const SET_FILTER_PIDS: u32 = ioc(WRITE, 8, 16);
 /// Hides the packets of the connection ids listed in the [`FilterList`] the argument points to.
 pub const SET_FILTER_CONNS: u32 = ioc(WRITE, 9, 16);
 
+/// Fills the [`DeviceStats`] the argument points to.
+pub const GET_STATS: u32 = ioc(READ, 10, DeviceStats::SIZE as u32);
+
 /// Most entries of a pid or connection filter.
 pub const MAX_FILTER: usize = 64;
 
@@ -78,6 +81,58 @@ impl IdSet {
     }
 }
 
+/// What `GET_STATS` reports: Hone's counters since honeevent was loaded, by event class
+/// (`Class as usize`: process, socket, packet).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeviceStats {
+    /// Readers open now, including the one asking.
+    pub readers: u32,
+    /// Events hone_notify received (since it was loaded).
+    pub received: [u64; 3],
+    /// Events hone_notify lost for want of memory.
+    pub lost: [u64; 3],
+    /// Events readers dropped because their ring was full, all readers together.
+    pub dropped: [u64; 3],
+    /// Events readers delivered, all readers together.
+    pub delivered: [u64; 3],
+    /// Packets readers' filters hid, all readers together.
+    pub filtered: u64,
+}
+
+impl DeviceStats {
+    /// Size on the wire: `u32` readers, `u32` zero, then the counters as `u64`s in field order.
+    pub const SIZE: usize = 8 + 8 * 13;
+
+    /// The bytes `GET_STATS` copies out, in host byte order.
+    pub fn to_bytes(&self) -> [u8; Self::SIZE] {
+        let mut b = [0u8; Self::SIZE];
+        b[..4].copy_from_slice(&self.readers.to_ne_bytes());
+        let values = self.received.iter().chain(&self.lost).chain(&self.dropped).chain(&self.delivered).chain([&self.filtered]);
+        for (i, v) in values.enumerate() {
+            b[8 + 8 * i..16 + 8 * i].copy_from_slice(&v.to_ne_bytes());
+        }
+        b
+    }
+
+    /// Reads what [`DeviceStats::to_bytes`] wrote.
+    pub fn from_bytes(b: &[u8; Self::SIZE]) -> Self {
+        let u64_at = |i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&b[8 + 8 * i..16 + 8 * i]);
+            u64::from_ne_bytes(w)
+        };
+        let three = |first: usize| [u64_at(first), u64_at(first + 1), u64_at(first + 2)];
+        DeviceStats {
+            readers: u32::from_ne_bytes([b[0], b[1], b[2], b[3]]),
+            received: three(0),
+            lost: three(3),
+            dropped: three(6),
+            delivered: three(9),
+            filtered: u64_at(12),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +145,20 @@ mod tests {
         assert_eq!(SET_SNAPLEN, 0x4004_E005);
         assert_eq!(SET_FILTER_SOCK, 0x4004_E006);
         assert_eq!(core::mem::size_of::<FilterList>(), 16);
+    }
+
+    #[test]
+    fn stats_round_trip() {
+        let st = DeviceStats {
+            readers: 3,
+            received: [1, 2, 3],
+            lost: [4, 5, 6],
+            dropped: [7, 8, 9],
+            delivered: [10, 11, 12],
+            filtered: 13,
+        };
+        assert_eq!(DeviceStats::from_bytes(&st.to_bytes()), st);
+        assert_eq!(GET_STATS, 0x8070_E00A);
     }
 
     #[test]

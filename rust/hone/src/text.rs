@@ -134,17 +134,9 @@ fn endpoint(c: &mut Cursor<'_>, addrs: &Addrs, src: bool, port: Option<u16>) -> 
     Ok(())
 }
 
-/// `<ts> PAKT <I|O> <connid> <pid> <proto> <src> -> <dst> <len>`: the connection id is
-/// `00000000` and the pid 0 when unknown; `proto` is `TCPv4`, `UDPv6`... or the protocol number;
-/// IPv6 addresses are in RFC 5952 form, in brackets when a port follows. `header` holds the
-/// first bytes of the packet from its network header.
-pub fn packet(c: &mut Cursor<'_>, ts_ns: u64, rec: &PacketRecord, header: &[u8]) -> Result<(), Full> {
-    c.seconds_ns(ts_ns)?;
-    c.put(if rec.inbound { b" PAKT I " } else { b" PAKT O " })?;
-    c.hex(u64::from(rec.conn.unwrap_or(0)), 8)?;
-    c.byte(b' ')?;
-    c.dec(u64::from(rec.pid.unwrap_or(0)))?;
-    c.byte(b' ')?;
+/// `<proto> <src> -> <dst>` of a packet whose first bytes are `header`: `TCPv4`, `UDPv6`... or
+/// the protocol number; ports after the addresses for TCP and UDP; `? ? -> ?` when too short.
+pub fn summary(c: &mut Cursor<'_>, header: &[u8]) -> Result<(), Full> {
     match ip::summarize(header) {
         Summary::Short => c.put(b"? ? -> ?")?,
         Summary::OtherVersion(v) => {
@@ -178,6 +170,21 @@ pub fn packet(c: &mut Cursor<'_>, ts_ns: u64, rec: &PacketRecord, header: &[u8])
             }
         }
     }
+    Ok(())
+}
+
+/// `<ts> PAKT <I|O> <connid> <pid> <proto> <src> -> <dst> <len>`: the connection id is
+/// `00000000` and the pid 0 when unknown; `proto` is `TCPv4`, `UDPv6`... or the protocol number;
+/// IPv6 addresses are in RFC 5952 form, in brackets when a port follows. `header` holds the
+/// first bytes of the packet from its network header.
+pub fn packet(c: &mut Cursor<'_>, ts_ns: u64, rec: &PacketRecord, header: &[u8]) -> Result<(), Full> {
+    c.seconds_ns(ts_ns)?;
+    c.put(if rec.inbound { b" PAKT I " } else { b" PAKT O " })?;
+    c.hex(u64::from(rec.conn.unwrap_or(0)), 8)?;
+    c.byte(b' ')?;
+    c.dec(u64::from(rec.pid.unwrap_or(0)))?;
+    c.byte(b' ')?;
+    summary(c, header)?;
     c.byte(b' ')?;
     c.dec(u64::from(rec.len))?;
     c.byte(b'\n')

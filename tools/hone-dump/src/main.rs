@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! hone-dump: prints a Hone PCAP-NG capture (from `/dev/hone`, a file or stdin) as the text
-//! records of `/dev/honet`.
+//! records of `/dev/honet`, or as JSON, optionally filtered by pid, process name or connection.
 //!
 //! A capture file holds wall-clock timestamps only, so every section starts with
 //! `0.000000000 HEAD 0.000000000` (boot time 0: the timestamps that follow are already
@@ -13,23 +13,50 @@ use clap::Parser;
 use hone::cursor::Cursor;
 use hone::params::{Guid, HostId};
 use hone::pcapng::{self, Endian};
-use hone::record::{Counts, PacketRecord};
+use hone::record::{Comm, Counts, PacketRecord, ProcessRecord, SocketRecord};
 use hone::text;
 use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketOption;
 use pcap_file::pcapng::blocks::interface_statistics::InterfaceStatisticsOption;
 use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeaderOption};
 use pcap_file::pcapng::{Block, PcapNgParser};
 use pcap_file::Endianness;
+use std::collections::HashMap;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(version, about = "Print a Hone PCAP-NG capture as /dev/honet text records")]
+#[command(
+    version,
+    about = "Print a Hone PCAP-NG capture as /dev/honet text records, or as JSON",
+    long_about = "Prints a Hone PCAP-NG capture (from hone-read, /dev/hone, or any file) as the text \
+        records of /dev/honet, or with --json as one JSON object per record. A file holds wall-clock \
+        times only, so each section starts with '0.000000000 HEAD 0.000000000' and times are \
+        seconds since 1970. Filters keep the records that match all of those given.\n\n\
+        A damaged or truncated file is reported with the offset of the first bad block, after the \
+        records before it; the exit status is then 1."
+)]
 struct Args {
     /// Capture to read ("-" or nothing: standard input).
     #[arg(short = 'r', long = "read", value_name = "FILE")]
     read: Option<PathBuf>,
+    /// Print one JSON object per record.
+    #[arg(long)]
+    json: bool,
+    /// Keep only the records of this process id.
+    #[arg(short = 'p', long = "pid", value_name = "PID")]
+    pid: Option<i64>,
+    /// Keep only the records of processes with this name (an executable's file name, a command
+    /// name, or a kernel thread's name).
+    #[arg(short = 'n', long = "name", value_name = "NAME")]
+    name: Option<String>,
+    /// Keep only the records of this connection id (hex, as printed).
+    #[arg(short = 'c', long = "conn", value_name = "ID", value_parser = parse_conn)]
+    conn: Option<u32>,
+}
+
+fn parse_conn(s: &str) -> Result<u32, String> {
+    u32::from_str_radix(s.trim_start_matches("0x"), 16).map_err(|_| format!("'{s}' is not a hex connection id"))
 }
 
 /// Drop counters of an Interface Statistics Block: process (259), socket (263) and packet
@@ -83,33 +110,41 @@ fn section_endian(shb: &SectionHeaderBlock<'_>) -> Endian {
     }
 }
 
-/// Decoding state across blocks.
-struct Dumper {
-    endian: Endian,
-    dropped: Counts,
-    line: Vec<u8>,
+/// One record of the capture, decoded from a block.
+enum Record<'a> {
+    /// A section header.
+    Head(HostId<'static>),
+    /// A process event; time in ns since 1970.
+    Process(ProcessRecord<'a>, u64),
+    /// A socket event (only the pid of its owner is known).
+    Socket(SocketRecord, u64),
+    /// A packet and its captured bytes.
+    Packet(PacketRecord, u64, &'a [u8]),
+    /// Events the reader dropped at this point.
+    Lost(Counts, u64),
 }
 
-impl Dumper {
-    fn head(&mut self, shb: &SectionHeaderBlock<'_>) -> Result<usize, String> {
+/// Decoding state across blocks.
+struct Decoder {
+    endian: Endian,
+    dropped: Counts,
+}
+
+impl Decoder {
+    fn head(&mut self, shb: &SectionHeaderBlock<'_>) -> Record<'static> {
         self.endian = section_endian(shb);
         self.dropped = Counts::default();
-        let hostid = host_guid(&shb.options, self.endian).map(HostId::Guid).unwrap_or(HostId::None);
-        let mut c = Cursor::new(&mut self.line);
-        text::head(&mut c, 0, 0, &hostid).map_err(|_| "record too large".to_string())?;
-        Ok(c.len())
+        Record::Head(host_guid(&shb.options, self.endian).map(HostId::Guid).unwrap_or(HostId::None))
     }
 
-    /// Formats one block into `self.line`; returns the line's length (0: nothing to print).
-    fn block(&mut self, block: &Block<'_>) -> Result<usize, String> {
-        match block {
+    /// The record a block holds, if it is one Hone writes.
+    fn record<'a>(&mut self, block: &'a Block<'a>) -> Result<Option<Record<'a>>, String> {
+        Ok(Some(match block {
             Block::SectionHeader(shb) => self.head(shb),
             Block::Unknown(u) if u.type_ == pcapng::PROCESS_BLOCK => {
                 let (rec, ts_us) =
                     pcapng::decode_process(&u.value, self.endian).map_err(|e| format!("bad process block: {e:?}"))?;
-                let mut c = Cursor::new(&mut self.line);
-                text::process(&mut c, ts_us.saturating_mul(1000), &rec).map_err(|_| "record too large".to_string())?;
-                Ok(c.len())
+                Record::Process(rec, ts_us.saturating_mul(1000))
             }
             Block::Unknown(u) if u.type_ == pcapng::CONNECTION_BLOCK => {
                 let (mut rec, ts_us) = pcapng::decode_connection(&u.value, self.endian)
@@ -118,9 +153,7 @@ impl Dumper {
                 rec.owner.ppid = -1;
                 rec.owner.euid = u32::MAX;
                 rec.owner.egid = u32::MAX;
-                let mut c = Cursor::new(&mut self.line);
-                text::socket(&mut c, ts_us.saturating_mul(1000), &rec).map_err(|_| "record too large".to_string())?;
-                Ok(c.len())
+                Record::Socket(rec, ts_us.saturating_mul(1000))
             }
             Block::EnhancedPacket(epb) => {
                 let mut rec = PacketRecord {
@@ -134,6 +167,7 @@ impl Dumper {
                 for o in &epb.options {
                     match o {
                         EnhancedPacketOption::Flags(f) => rec.inbound = f & 3 == 1,
+                        EnhancedPacketOption::Comment(c) => rec.comm = comment_comm(c),
                         EnhancedPacketOption::Unknown(u) if u.code == 257 || u.code == 258 => {
                             let v = self.endian.u32(&u.value).map_err(|e| format!("bad packet option: {e:?}"))?;
                             if u.code == 257 {
@@ -147,10 +181,7 @@ impl Dumper {
                 }
                 // pcap-file takes the raw timestamp for nanoseconds, which Hone's are.
                 let ts_ns = u64::try_from(epb.timestamp.as_nanos()).unwrap_or(u64::MAX);
-                let mut c = Cursor::new(&mut self.line);
-                text::packet(&mut c, ts_ns, &rec, &epb.data)
-                    .map_err(|_| "record too large".to_string())?;
-                Ok(c.len())
+                Record::Packet(rec, ts_ns, &epb.data)
             }
             Block::InterfaceStatistics(isb) => {
                 let total = isb_drops(&isb.options, self.endian);
@@ -159,32 +190,204 @@ impl Dumper {
                     *g = t.saturating_sub(*d);
                 }
                 self.dropped = total;
+                if gap.is_zero() {
+                    // The statistics block that ends a section reports no new loss.
+                    return Ok(None);
+                }
                 // pcap-file 2 reads the two 32-bit halves of an ISB timestamp as one u64 in the
                 // section's byte order; on a little-endian section that swaps them.
                 let ts_ns = match self.endian {
                     Endian::Little => isb.timestamp.rotate_left(32),
                     Endian::Big => isb.timestamp,
                 };
-                let mut c = Cursor::new(&mut self.line);
-                text::lost(&mut c, ts_ns, &gap).map_err(|_| "record too large".to_string())?;
-                Ok(c.len())
+                Record::Lost(gap, ts_ns)
             }
-            _ => Ok(0),
+            _ => return Ok(None),
+        }))
+    }
+}
+
+/// The command name in a packet comment `pid=.. comm=<name> conn=..`.
+fn comment_comm(comment: &str) -> Comm {
+    let Some(field) = comment.split(' ').find_map(|f| f.strip_prefix("comm=")) else { return Comm::default() };
+    let mut out = [0u8; 64];
+    text::unescape_field(field.as_bytes(), &mut out).map(Comm::new).unwrap_or_default()
+}
+
+/// Which records to print.
+#[derive(Default)]
+struct Filter {
+    pid: Option<i64>,
+    name: Option<String>,
+    conn: Option<u32>,
+    /// Process names seen so far, by pid (the last path's file name, or a kernel thread's name).
+    names: HashMap<i32, Vec<u8>>,
+}
+
+fn base_name(path: &[u8]) -> &[u8] {
+    path.rsplit(|&b| b == b'/').next().unwrap_or(path)
+}
+
+impl Filter {
+    fn learn(&mut self, rec: &Record<'_>) {
+        if let Record::Process(p, _) = rec {
+            if let Some(path) = p.path {
+                self.names.insert(p.pid, base_name(path).to_vec());
+            }
+        }
+    }
+
+    fn keeps(&self, rec: &Record<'_>) -> bool {
+        let (pid, conn, comm): (Option<i64>, Option<u32>, Option<&[u8]>) = match rec {
+            Record::Head(_) | Record::Lost(..) => return true,
+            Record::Process(p, _) => (Some(i64::from(p.pid)), None, None),
+            Record::Socket(s, _) => (Some(i64::from(s.owner.pid)), Some(s.conn), None),
+            Record::Packet(p, _, _) => (p.pid.map(i64::from), p.conn, Some(p.comm.as_bytes()).filter(|c| !c.is_empty())),
+        };
+        let name = comm.or_else(|| pid.and_then(|p| i32::try_from(p).ok()).and_then(|p| self.names.get(&p)).map(|n| &n[..]));
+        self.pid.is_none_or(|want| pid == Some(want))
+            && self.conn.is_none_or(|want| conn == Some(want))
+            && self.name.as_deref().is_none_or(|want| name == Some(want.as_bytes()))
+    }
+}
+
+fn text_line(rec: &Record<'_>, line: &mut [u8]) -> Result<usize, String> {
+    let mut c = Cursor::new(line);
+    let r = match rec {
+        Record::Head(hostid) => text::head(&mut c, 0, 0, hostid),
+        Record::Process(p, ts) => text::process(&mut c, *ts, p),
+        Record::Socket(s, ts) => text::socket(&mut c, *ts, s),
+        Record::Packet(p, ts, data) => text::packet(&mut c, *ts, p, data),
+        Record::Lost(gap, ts) => text::lost(&mut c, *ts, gap),
+    };
+    r.map_err(|_| "record too large".to_string())?;
+    Ok(c.len())
+}
+
+/// A JSON string of bytes (invalid UTF-8 replaced).
+fn json_str(bytes: &[u8]) -> String {
+    let mut s = String::from("\"");
+    for ch in String::from_utf8_lossy(bytes).chars() {
+        match ch {
+            '"' => s.push_str("\\\""),
+            '\\' => s.push_str("\\\\"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => s.push_str(&format!("\\u{:04x}", c as u32)),
+            c => s.push(c),
+        }
+    }
+    s.push('"');
+    s
+}
+
+fn json_ts(ns: u64) -> String {
+    format!("{}.{:09}", ns / 1_000_000_000, ns % 1_000_000_000)
+}
+
+fn json_line(rec: &Record<'_>) -> Result<String, String> {
+    Ok(match rec {
+        Record::Head(hostid) => {
+            let id = match hostid {
+                HostId::Guid(_) => {
+                    let mut line = [0u8; 128];
+                    let n = text_line(rec, &mut line)?;
+                    let s = String::from_utf8_lossy(&line[..n]);
+                    json_str(s.trim_end().rsplit(' ').next().unwrap_or("").as_bytes())
+                }
+                _ => "null".into(),
+            };
+            format!("{{\"type\":\"HEAD\",\"hostid\":{id}}}")
+        }
+        Record::Process(p, ts) => {
+            let path = p.path.map(json_str).unwrap_or_else(|| "null".into());
+            let argv = match p.argv {
+                Some(a) => {
+                    let a = a.strip_suffix(&[0]).unwrap_or(a);
+                    let args: Vec<String> = if a.is_empty() { vec![] } else { a.split(|&b| b == 0).map(json_str).collect() };
+                    format!("[{}]", args.join(","))
+                }
+                None => "null".into(),
+            };
+            format!(
+                "{{\"ts\":{},\"type\":\"{}\",\"pid\":{},\"ppid\":{},\"uid\":{},\"gid\":{},\"path\":{path},\"argv\":{argv}}}",
+                json_ts(*ts),
+                String::from_utf8_lossy(p.kind.tag()),
+                p.pid,
+                p.ppid,
+                p.euid,
+                p.egid
+            )
+        }
+        Record::Socket(s, ts) => format!(
+            "{{\"ts\":{},\"type\":\"SOCK\",\"event\":\"{}\",\"pid\":{},\"conn\":\"{:08x}\"}}",
+            json_ts(*ts),
+            if s.closed { "close" } else { "open" },
+            s.owner.pid,
+            s.conn
+        ),
+        Record::Packet(p, ts, data) => {
+            let mut buf = [0u8; 256];
+            let mut c = Cursor::new(&mut buf);
+            text::summary(&mut c, data).map_err(|_| "record too large".to_string())?;
+            let n = c.len();
+            let opt = |v: Option<String>| v.unwrap_or_else(|| "null".into());
+            format!(
+                "{{\"ts\":{},\"type\":\"PAKT\",\"dir\":\"{}\",\"conn\":{},\"pid\":{},\"comm\":{},\"len\":{},\"caplen\":{},\"summary\":{}}}",
+                json_ts(*ts),
+                if p.inbound { "in" } else { "out" },
+                opt(p.conn.map(|c| format!("\"{c:08x}\""))),
+                opt(p.pid.map(|p| p.to_string())),
+                opt(Some(p.comm.as_bytes()).filter(|c| !c.is_empty()).map(json_str)),
+                p.len,
+                data.len(),
+                json_str(&buf[..n])
+            )
+        }
+        Record::Lost(gap, ts) => format!(
+            "{{\"ts\":{},\"type\":\"LOST\",\"process\":{},\"socket\":{},\"packet\":{}}}",
+            json_ts(*ts),
+            gap.0[0],
+            gap.0[1],
+            gap.0[2]
+        ),
+    })
+}
+
+/// How to print.
+struct Printer {
+    json: bool,
+    filter: Filter,
+    line: Vec<u8>,
+}
+
+impl Printer {
+    fn print(&mut self, rec: &Record<'_>, out: &mut impl Write) -> Result<(), String> {
+        self.filter.learn(rec);
+        if !self.filter.keeps(rec) {
+            return Ok(());
+        }
+        if self.json {
+            let mut l = json_line(rec)?;
+            l.push('\n');
+            out.write_all(l.as_bytes()).map_err(|e| e.to_string())
+        } else {
+            let n = text_line(rec, &mut self.line)?;
+            out.write_all(&self.line[..n]).map_err(|e| e.to_string())
         }
     }
 }
 
-fn dump(data: &[u8], out: &mut impl Write) -> Result<(), String> {
-    let (mut rest, parser) = PcapNgParser::new(data).map_err(|e| format!("offset 0: not a Hone PCAP-NG stream: {e}"))?;
-    let mut parser = parser;
-    let mut d = Dumper { endian: Endian::NATIVE, dropped: Counts::default(), line: vec![0u8; 1 << 20] };
-    let n = d.head(parser.section())?;
-    out.write_all(&d.line[..n]).map_err(|e| e.to_string())?;
+fn dump(data: &[u8], printer: &mut Printer, out: &mut impl Write) -> Result<(), String> {
+    let (mut rest, mut parser) =
+        PcapNgParser::new(data).map_err(|e| format!("offset 0: not a Hone PCAP-NG stream: {e}"))?;
+    let mut d = Decoder { endian: Endian::NATIVE, dropped: Counts::default() };
+    let head = d.head(parser.section());
+    printer.print(&head, out)?;
     while !rest.is_empty() {
         let offset = data.len() - rest.len();
         let (next, block) = parser.next_block(rest).map_err(|e| format!("offset {offset}: {e}"))?;
-        let n = d.block(&block).map_err(|e| format!("offset {offset}: {e}"))?;
-        out.write_all(&d.line[..n]).map_err(|e| e.to_string())?;
+        if let Some(rec) = d.record(&block).map_err(|e| format!("offset {offset}: {e}"))? {
+            printer.print(&rec, out)?;
+        }
         rest = next;
     }
     Ok(())
@@ -200,9 +403,11 @@ fn main() -> ExitCode {
         }
         Some(p) => std::fs::read(p).map(|d| data = d).map(|_| 0).map_err(|e| format!("cannot read {}: {e}", p.display())),
     };
+    let filter = Filter { pid: args.pid, name: args.name.clone(), conn: args.conn, ..Default::default() };
+    let mut printer = Printer { json: args.json, filter, line: vec![0u8; 1 << 20] };
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let result = read.and_then(|_| dump(&data, &mut out));
+    let result = read.and_then(|_| dump(&data, &mut printer, &mut out));
     let flushed = out.flush();
     match (result, flushed) {
         (Err(e), _) => {
@@ -223,7 +428,7 @@ mod tests {
     use super::*;
     use hone::params::parse_guid;
     use hone::pcapng::SectionInfo;
-    use hone::record::{ProcessKind, ProcessRecord};
+    use hone::record::ProcessKind;
 
     fn capture() -> (Vec<u8>, Vec<usize>) {
         let mut buf = vec![0u8; 8192];
@@ -278,11 +483,42 @@ mod tests {
         (buf, ends)
     }
 
+    fn printer(json: bool, filter: Filter) -> Printer {
+        Printer { json, filter, line: vec![0u8; 1 << 16] }
+    }
+
+    fn run(json: bool, filter: Filter) -> String {
+        let (data, _) = capture();
+        let mut out = Vec::new();
+        dump(&data, &mut printer(json, filter), &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn filters_and_json() {
+        let by_name = run(false, Filter { name: Some("a b".into()), ..Default::default() });
+        assert_eq!(by_name.lines().count(), 6, "{by_name}");
+        assert_eq!(run(false, Filter { name: Some("nope".into()), ..Default::default() }).lines().count(), 3);
+        assert_eq!(run(false, Filter { conn: Some(0x1234), ..Default::default() }).lines().count(), 5);
+        assert_eq!(run(false, Filter { pid: Some(7), ..Default::default() }).lines().count(), 3);
+        let json = run(true, Filter::default());
+        let lines: Vec<&str> = json.lines().collect();
+        assert_eq!(lines[0], "{\"type\":\"HEAD\",\"hostid\":\"{0fa1b2c3-d4e5-f607-1829-3a4b5c6d7e8f}\"}");
+        assert_eq!(
+            lines[1],
+            "{\"ts\":1700000000.123456000,\"type\":\"EXEC\",\"pid\":42,\"ppid\":1,\"uid\":1000,\"gid\":100,\
+             \"path\":\"/bin/a b\",\"argv\":[\"a b\",\"-x\"]}"
+        );
+        assert!(lines[3].contains("\"summary\":\"UDPv4 127.0.0.1:12345 -> 127.0.0.1:53\""), "{}", lines[3]);
+        assert_eq!(lines[4], "{\"ts\":1700000001.000000000,\"type\":\"LOST\",\"process\":5,\"socket\":0,\"packet\":2}");
+        assert_eq!(json_str(b"q\"\\\n\xff"), "\"q\\\"\\\\\\u000a\u{fffd}\"");
+    }
+
     #[test]
     fn prints_what_honet_prints() {
         let (data, _) = capture();
         let mut out = Vec::new();
-        dump(&data, &mut out).unwrap();
+        dump(&data, &mut printer(false, Filter::default()), &mut out).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "0.000000000 HEAD 0.000000000 {0fa1b2c3-d4e5-f607-1829-3a4b5c6d7e8f}\n\
@@ -299,7 +535,7 @@ mod tests {
         let (data, ends) = capture();
         for cut in 1..data.len() {
             let mut out = Vec::new();
-            let r = dump(&data[..cut], &mut out);
+            let r = dump(&data[..cut], &mut printer(false, Filter::default()), &mut out);
             if ends.contains(&cut) {
                 assert!(r.is_ok(), "cut at block boundary {cut}: {r:?}");
             } else {
@@ -310,6 +546,7 @@ mod tests {
         let mut bad = data.clone();
         let at = ends[1] + 4;
         bad[at..at + 4].copy_from_slice(&13u32.to_le_bytes());
-        assert!(dump(&bad, &mut Vec::new()).unwrap_err().starts_with(&format!("offset {}", ends[1])));
+        let r = dump(&bad, &mut printer(false, Filter::default()), &mut Vec::new());
+        assert!(r.unwrap_err().starts_with(&format!("offset {}", ends[1])));
     }
 }
