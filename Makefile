@@ -5,8 +5,12 @@
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 CARGO ?= cargo
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+TOOLS := hone-read hone-dump hone-stats
 
-.PHONY: all modules modules_install tools host-test test demo kernel clean help
+.PHONY: all modules modules_install tools install install-tools host-test test demo kernel clean help
 
 all: modules
 
@@ -22,6 +26,17 @@ modules_install: modules
 ## tools: build the userspace tools (tools/target/release)
 tools:
 	$(CARGO) build --release --manifest-path tools/Cargo.toml
+
+## install: modules_install, then install-tools
+install: modules_install install-tools
+
+## install-tools: the tools into BINDIR, the systemd unit and the logrotate file (DESTDIR honoured)
+install-tools: tools
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/systemd/system $(DESTDIR)$(SYSCONFDIR)/logrotate.d
+	install -m 0755 $(addprefix tools/target/release/,$(TOOLS)) $(DESTDIR)$(BINDIR)/
+	sed 's|@BINDIR@|$(BINDIR)|' packaging/hone.service > $(DESTDIR)$(SYSCONFDIR)/systemd/system/hone.service
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/systemd/system/hone.service
+	install -m 0644 packaging/hone.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/hone
 
 ## host-test: run the host (cargo) tests only
 host-test:
