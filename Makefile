@@ -10,7 +10,10 @@ BINDIR ?= $(PREFIX)/bin
 SYSCONFDIR ?= /etc
 TOOLS := hone-read hone-dump hone-stats
 
-.PHONY: all modules modules_install tools install install-tools host-test test demo kernel clean help
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := dump decode
+
+.PHONY: all modules modules_install tools install install-tools host-test test demo kernel fuzz clean help
 
 all: modules
 
@@ -50,6 +53,15 @@ test:
 ## demo: boot the test VM and watch Hone capture live
 demo:
 	scripts/demo.sh
+
+## fuzz: run each cargo-fuzz target (tools/fuzz) for FUZZ_SECONDS seconds; installs cargo-fuzz
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
+	for t in $(FUZZ_TARGETS); do \
+		mkdir -p tools/fuzz/corpus/$$t && \
+		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -s none --fuzz-dir tools/fuzz $$t tools/fuzz/corpus/$$t tools/fuzz/seeds \
+			-- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
 
 ## kernel: build (or find in the cache) the Rust-enabled test kernel; prints its build dir
 kernel:

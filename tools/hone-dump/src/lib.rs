@@ -1,0 +1,501 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! hone-dump's decoder: turns a Hone PCAP-NG capture into `/dev/honet` text records or JSON,
+//! optionally filtered by pid, process name or connection (the `hone-dump` binary is a thin
+//! front end; the fuzz targets in `fuzz/` drive [`dump`] directly).
+//!
+//! A capture file holds wall-clock timestamps only, so every section starts with
+//! `0.000000000 HEAD 0.000000000` (boot time 0: the timestamps that follow are already
+//! seconds since 1970); process and socket records carry microsecond precision, packets
+//! nanoseconds. Interface Statistics Blocks
+//! written where a reader lost events become `LOST` lines with the counts of that gap.
+
+use hone::cursor::Cursor;
+use hone::params::{Guid, HostId};
+use hone::pcapng::{self, Endian};
+use hone::record::{Comm, Counts, PacketRecord, ProcessRecord, SocketRecord};
+use hone::text;
+use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketOption;
+use pcap_file::pcapng::blocks::interface_statistics::InterfaceStatisticsOption;
+use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeaderOption};
+use pcap_file::pcapng::{Block, PcapNgParser};
+use pcap_file::Endianness;
+use std::collections::HashMap;
+use std::io::Write;
+
+/// Drop counters of an Interface Statistics Block: process (259), socket (263) and packet
+/// (`isb_osdrop`) events the reader has lost so far.
+fn isb_drops(opts: &[InterfaceStatisticsOption<'_>], endian: Endian) -> Counts {
+    let mut c = Counts::default();
+    for o in opts {
+        match o {
+            InterfaceStatisticsOption::IsbOsDrop(v) => c.0[2] = *v,
+            InterfaceStatisticsOption::Unknown(u) if u.code == 259 || u.code == 263 => {
+                let Ok(bytes) = <[u8; 8]>::try_from(&u.value[..]) else { continue };
+                let v = match endian {
+                    Endian::Little => u64::from_le_bytes(bytes),
+                    Endian::Big => u64::from_be_bytes(bytes),
+                };
+                c.0[if u.code == 259 { 0 } else { 1 }] = v;
+            }
+            _ => {}
+        }
+    }
+    c
+}
+
+fn host_guid(opts: &[SectionHeaderOption<'_>], endian: Endian) -> Option<Guid> {
+    opts.iter().find_map(|o| match o {
+        SectionHeaderOption::Unknown(u) if u.code == 257 && u.value.len() == 20 => {
+            let v = &u.value;
+            if endian.u32(v).ok()? != 1 {
+                return None;
+            }
+            let u16_at = |i: usize| -> u16 {
+                let b = [v[i], v[i + 1]];
+                match endian {
+                    Endian::Little => u16::from_le_bytes(b),
+                    Endian::Big => u16::from_be_bytes(b),
+                }
+            };
+            let mut data4 = [0u8; 8];
+            data4.copy_from_slice(&v[12..20]);
+            Some(Guid { data1: endian.u32(&v[4..]).ok()?, data2: u16_at(8), data3: u16_at(10), data4 })
+        }
+        _ => None,
+    })
+}
+
+fn section_endian(shb: &SectionHeaderBlock<'_>) -> Endian {
+    if shb.endianness == Endianness::Big {
+        Endian::Big
+    } else {
+        Endian::Little
+    }
+}
+
+/// One record of the capture, decoded from a block.
+enum Record<'a> {
+    /// A section header.
+    Head(HostId<'static>),
+    /// A process event; time in ns since 1970.
+    Process(ProcessRecord<'a>, u64),
+    /// A socket event (only the pid of its owner is known).
+    Socket(SocketRecord, u64),
+    /// A packet and its captured bytes.
+    Packet(PacketRecord, u64, &'a [u8]),
+    /// Events the reader dropped at this point.
+    Lost(Counts, u64),
+}
+
+/// Decoding state across blocks.
+struct Decoder {
+    endian: Endian,
+    dropped: Counts,
+}
+
+impl Decoder {
+    fn head(&mut self, shb: &SectionHeaderBlock<'_>) -> Record<'static> {
+        self.endian = section_endian(shb);
+        self.dropped = Counts::default();
+        Record::Head(host_guid(&shb.options, self.endian).map(HostId::Guid).unwrap_or(HostId::None))
+    }
+
+    /// The record a block holds, if it is one Hone writes.
+    fn record<'a>(&mut self, block: &'a Block<'a>) -> Result<Option<Record<'a>>, String> {
+        Ok(Some(match block {
+            Block::SectionHeader(shb) => self.head(shb),
+            Block::Unknown(u) if u.type_ == pcapng::PROCESS_BLOCK => {
+                let (rec, ts_us) =
+                    pcapng::decode_process(&u.value, self.endian).map_err(|e| format!("bad process block: {e:?}"))?;
+                Record::Process(rec, ts_us.saturating_mul(1000))
+            }
+            Block::Unknown(u) if u.type_ == pcapng::CONNECTION_BLOCK => {
+                let (mut rec, ts_us) = pcapng::decode_connection(&u.value, self.endian)
+                    .map_err(|e| format!("bad connection block: {e:?}"))?;
+                // The block carries only the pid: the other ids print as -1 (unknown).
+                rec.owner.ppid = -1;
+                rec.owner.euid = u32::MAX;
+                rec.owner.egid = u32::MAX;
+                Record::Socket(rec, ts_us.saturating_mul(1000))
+            }
+            Block::EnhancedPacket(epb) => {
+                let mut rec = PacketRecord {
+                    inbound: false,
+                    conn: None,
+                    pid: None,
+                    thread: None,
+                    comm: Default::default(),
+                    len: epb.original_len,
+                };
+                for o in &epb.options {
+                    match o {
+                        EnhancedPacketOption::Flags(f) => rec.inbound = f & 3 == 1,
+                        EnhancedPacketOption::Comment(c) => rec.comm = comment_comm(c),
+                        EnhancedPacketOption::Unknown(u) if u.code == 257 || u.code == 258 => {
+                            let v = self.endian.u32(&u.value).map_err(|e| format!("bad packet option: {e:?}"))?;
+                            if u.code == 257 {
+                                rec.conn = Some(v);
+                            } else {
+                                rec.pid = Some(v);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                // pcap-file takes the raw timestamp for nanoseconds, which Hone's are.
+                let ts_ns = u64::try_from(epb.timestamp.as_nanos()).unwrap_or(u64::MAX);
+                Record::Packet(rec, ts_ns, &epb.data)
+            }
+            Block::InterfaceStatistics(isb) => {
+                let total = isb_drops(&isb.options, self.endian);
+                let mut gap = Counts::default();
+                for (g, (t, d)) in gap.0.iter_mut().zip(total.0.iter().zip(self.dropped.0.iter())) {
+                    *g = t.saturating_sub(*d);
+                }
+                self.dropped = total;
+                if gap.is_zero() {
+                    // The statistics block that ends a section reports no new loss.
+                    return Ok(None);
+                }
+                // pcap-file 2 reads the two 32-bit halves of an ISB timestamp as one u64 in the
+                // section's byte order; on a little-endian section that swaps them.
+                let ts_ns = match self.endian {
+                    Endian::Little => isb.timestamp.rotate_left(32),
+                    Endian::Big => isb.timestamp,
+                };
+                Record::Lost(gap, ts_ns)
+            }
+            _ => return Ok(None),
+        }))
+    }
+}
+
+/// The command name in a packet comment `pid=.. comm=<name> conn=..`.
+fn comment_comm(comment: &str) -> Comm {
+    let Some(field) = comment.split(' ').find_map(|f| f.strip_prefix("comm=")) else { return Comm::default() };
+    let mut out = [0u8; 64];
+    text::unescape_field(field.as_bytes(), &mut out).map(Comm::new).unwrap_or_default()
+}
+
+/// Which records to print.
+#[derive(Default)]
+pub struct Filter {
+    /// Keep only this process id's records.
+    pub pid: Option<i64>,
+    /// Keep only the records of processes with this name.
+    pub name: Option<String>,
+    /// Keep only this connection id's records.
+    pub conn: Option<u32>,
+    /// Process names seen so far, by pid (the last path's file name, or a kernel thread's name).
+    names: HashMap<i32, Vec<u8>>,
+}
+
+fn base_name(path: &[u8]) -> &[u8] {
+    path.rsplit(|&b| b == b'/').next().unwrap_or(path)
+}
+
+impl Filter {
+    /// Keeps the records that match every criterion given (`None`: any).
+    pub fn new(pid: Option<i64>, name: Option<String>, conn: Option<u32>) -> Self {
+        Filter { pid, name, conn, names: HashMap::new() }
+    }
+
+    fn learn(&mut self, rec: &Record<'_>) {
+        if let Record::Process(p, _) = rec {
+            if let Some(path) = p.path {
+                self.names.insert(p.pid, base_name(path).to_vec());
+            }
+        }
+    }
+
+    fn keeps(&self, rec: &Record<'_>) -> bool {
+        let (pid, conn, comm): (Option<i64>, Option<u32>, Option<&[u8]>) = match rec {
+            Record::Head(_) | Record::Lost(..) => return true,
+            Record::Process(p, _) => (Some(i64::from(p.pid)), None, None),
+            Record::Socket(s, _) => (Some(i64::from(s.owner.pid)), Some(s.conn), None),
+            Record::Packet(p, _, _) => (p.pid.map(i64::from), p.conn, Some(p.comm.as_bytes()).filter(|c| !c.is_empty())),
+        };
+        let name = comm.or_else(|| pid.and_then(|p| i32::try_from(p).ok()).and_then(|p| self.names.get(&p)).map(|n| &n[..]));
+        self.pid.is_none_or(|want| pid == Some(want))
+            && self.conn.is_none_or(|want| conn == Some(want))
+            && self.name.as_deref().is_none_or(|want| name == Some(want.as_bytes()))
+    }
+}
+
+fn text_line(rec: &Record<'_>, line: &mut [u8]) -> Result<usize, String> {
+    let mut c = Cursor::new(line);
+    let r = match rec {
+        Record::Head(hostid) => text::head(&mut c, 0, 0, hostid),
+        Record::Process(p, ts) => text::process(&mut c, *ts, p),
+        Record::Socket(s, ts) => text::socket(&mut c, *ts, s),
+        Record::Packet(p, ts, data) => text::packet(&mut c, *ts, p, data),
+        Record::Lost(gap, ts) => text::lost(&mut c, *ts, gap),
+    };
+    r.map_err(|_| "record too large".to_string())?;
+    Ok(c.len())
+}
+
+/// A JSON string of bytes (invalid UTF-8 replaced).
+fn json_str(bytes: &[u8]) -> String {
+    let mut s = String::from("\"");
+    for ch in String::from_utf8_lossy(bytes).chars() {
+        match ch {
+            '"' => s.push_str("\\\""),
+            '\\' => s.push_str("\\\\"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => s.push_str(&format!("\\u{:04x}", c as u32)),
+            c => s.push(c),
+        }
+    }
+    s.push('"');
+    s
+}
+
+fn json_ts(ns: u64) -> String {
+    format!("{}.{:09}", ns / 1_000_000_000, ns % 1_000_000_000)
+}
+
+fn json_line(rec: &Record<'_>) -> Result<String, String> {
+    Ok(match rec {
+        Record::Head(hostid) => {
+            let id = match hostid {
+                HostId::Guid(_) => {
+                    let mut line = [0u8; 128];
+                    let n = text_line(rec, &mut line)?;
+                    let s = String::from_utf8_lossy(&line[..n]);
+                    json_str(s.trim_end().rsplit(' ').next().unwrap_or("").as_bytes())
+                }
+                _ => "null".into(),
+            };
+            format!("{{\"type\":\"HEAD\",\"hostid\":{id}}}")
+        }
+        Record::Process(p, ts) => {
+            let path = p.path.map(json_str).unwrap_or_else(|| "null".into());
+            let argv = match p.argv {
+                Some(a) => {
+                    let a = a.strip_suffix(&[0]).unwrap_or(a);
+                    let args: Vec<String> = if a.is_empty() { vec![] } else { a.split(|&b| b == 0).map(json_str).collect() };
+                    format!("[{}]", args.join(","))
+                }
+                None => "null".into(),
+            };
+            format!(
+                "{{\"ts\":{},\"type\":\"{}\",\"pid\":{},\"ppid\":{},\"uid\":{},\"gid\":{},\"path\":{path},\"argv\":{argv}}}",
+                json_ts(*ts),
+                String::from_utf8_lossy(p.kind.tag()),
+                p.pid,
+                p.ppid,
+                p.euid,
+                p.egid
+            )
+        }
+        Record::Socket(s, ts) => format!(
+            "{{\"ts\":{},\"type\":\"SOCK\",\"event\":\"{}\",\"pid\":{},\"conn\":\"{:08x}\"}}",
+            json_ts(*ts),
+            if s.closed { "close" } else { "open" },
+            s.owner.pid,
+            s.conn
+        ),
+        Record::Packet(p, ts, data) => {
+            let mut buf = [0u8; 256];
+            let mut c = Cursor::new(&mut buf);
+            text::summary(&mut c, data).map_err(|_| "record too large".to_string())?;
+            let n = c.len();
+            let opt = |v: Option<String>| v.unwrap_or_else(|| "null".into());
+            format!(
+                "{{\"ts\":{},\"type\":\"PAKT\",\"dir\":\"{}\",\"conn\":{},\"pid\":{},\"comm\":{},\"len\":{},\"caplen\":{},\"summary\":{}}}",
+                json_ts(*ts),
+                if p.inbound { "in" } else { "out" },
+                opt(p.conn.map(|c| format!("\"{c:08x}\""))),
+                opt(p.pid.map(|p| p.to_string())),
+                opt(Some(p.comm.as_bytes()).filter(|c| !c.is_empty()).map(json_str)),
+                p.len,
+                data.len(),
+                json_str(&buf[..n])
+            )
+        }
+        Record::Lost(gap, ts) => format!(
+            "{{\"ts\":{},\"type\":\"LOST\",\"process\":{},\"socket\":{},\"packet\":{}}}",
+            json_ts(*ts),
+            gap.0[0],
+            gap.0[1],
+            gap.0[2]
+        ),
+    })
+}
+
+/// How to print.
+pub struct Printer {
+    json: bool,
+    filter: Filter,
+    line: Vec<u8>,
+}
+
+impl Printer {
+    /// Prints text records, or JSON objects, that `filter` keeps.
+    pub fn new(json: bool, filter: Filter) -> Self {
+        Printer { json, filter, line: vec![0u8; 1 << 20] }
+    }
+
+    fn print(&mut self, rec: &Record<'_>, out: &mut impl Write) -> Result<(), String> {
+        self.filter.learn(rec);
+        if !self.filter.keeps(rec) {
+            return Ok(());
+        }
+        if self.json {
+            let mut l = json_line(rec)?;
+            l.push('\n');
+            out.write_all(l.as_bytes()).map_err(|e| e.to_string())
+        } else {
+            let n = text_line(rec, &mut self.line)?;
+            out.write_all(&self.line[..n]).map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// Prints the records of the capture `data` to `out`; a damaged block is an error naming its
+/// offset (the records before it are printed).
+pub fn dump(data: &[u8], printer: &mut Printer, out: &mut impl Write) -> Result<(), String> {
+    let (mut rest, mut parser) =
+        PcapNgParser::new(data).map_err(|e| format!("offset 0: not a Hone PCAP-NG stream: {e}"))?;
+    let mut d = Decoder { endian: Endian::NATIVE, dropped: Counts::default() };
+    let head = d.head(parser.section());
+    printer.print(&head, out)?;
+    while !rest.is_empty() {
+        let offset = data.len() - rest.len();
+        let (next, block) = parser.next_block(rest).map_err(|e| format!("offset {offset}: {e}"))?;
+        if let Some(rec) = d.record(&block).map_err(|e| format!("offset {offset}: {e}"))? {
+            printer.print(&rec, out)?;
+        }
+        rest = next;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hone::params::parse_guid;
+    use hone::pcapng::SectionInfo;
+    use hone::record::ProcessKind;
+
+    fn capture() -> (Vec<u8>, Vec<usize>) {
+        let mut buf = vec![0u8; 8192];
+        let mut ends = Vec::new();
+        let mut c = Cursor::new(&mut buf);
+        let guid = parse_guid(b"{0fa1b2c3-d4e5-f607-1829-3a4b5c6d7e8f}").unwrap();
+        let info = SectionInfo { hostid: HostId::Guid(guid), os: b"Linux", userappl: b"Hone test", comment: b"c" };
+        pcapng::section_header(&mut c, &info).unwrap();
+        ends.push(c.len());
+        pcapng::interface_description(&mut c, 0).unwrap();
+        ends.push(c.len());
+        let exec = ProcessRecord {
+            kind: ProcessKind::Exec,
+            pid: 42,
+            ppid: 1,
+            euid: 1000,
+            egid: 100,
+            path: Some(b"/bin/a b"),
+            argv: Some(b"a b\0-x\0"),
+        };
+        pcapng::process_block(&mut c, &exec, 1_700_000_000_123_456).unwrap();
+        ends.push(c.len());
+        let owner = hone::record::Owner { pid: 42, ppid: 1, euid: 1000, egid: 100, comm: Default::default() };
+        let sock = hone::record::SocketRecord { closed: false, conn: 0x1234, owner };
+        pcapng::connection_block(&mut c, &sock, 1_700_000_000_200_000).unwrap();
+        ends.push(c.len());
+        let mut udp = [0u8; 28];
+        udp[0] = 0x45;
+        udp[9] = 17;
+        udp[12..16].copy_from_slice(&[127, 0, 0, 1]);
+        udp[16..20].copy_from_slice(&[127, 0, 0, 1]);
+        udp[20..24].copy_from_slice(&[0x30, 0x39, 0, 53]);
+        let rec = PacketRecord {
+            inbound: false,
+            conn: Some(0x1234),
+            pid: Some(42),
+            thread: None,
+            comm: Default::default(),
+            len: 28,
+        };
+        pcapng::packet_block(&mut c, &rec, 1_700_000_000_300_000_123, 24, |d| {
+            d.copy_from_slice(&udp[..24]);
+            Ok(())
+        })
+        .unwrap();
+        ends.push(c.len());
+        pcapng::loss_statistics(&mut c, 1_700_000_001_000_000_000, &Counts([5, 0, 2])).unwrap();
+        ends.push(c.len());
+        pcapng::loss_statistics(&mut c, 1_700_000_002_000_000_000, &Counts([7, 1, 2])).unwrap();
+        let n = c.len();
+        buf.truncate(n);
+        (buf, ends)
+    }
+
+    fn printer(json: bool, filter: Filter) -> Printer {
+        Printer::new(json, filter)
+    }
+
+    fn run(json: bool, filter: Filter) -> String {
+        let (data, _) = capture();
+        let mut out = Vec::new();
+        dump(&data, &mut printer(json, filter), &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn filters_and_json() {
+        let by_name = run(false, Filter { name: Some("a b".into()), ..Default::default() });
+        assert_eq!(by_name.lines().count(), 6, "{by_name}");
+        assert_eq!(run(false, Filter { name: Some("nope".into()), ..Default::default() }).lines().count(), 3);
+        assert_eq!(run(false, Filter { conn: Some(0x1234), ..Default::default() }).lines().count(), 5);
+        assert_eq!(run(false, Filter { pid: Some(7), ..Default::default() }).lines().count(), 3);
+        let json = run(true, Filter::default());
+        let lines: Vec<&str> = json.lines().collect();
+        assert_eq!(lines[0], "{\"type\":\"HEAD\",\"hostid\":\"{0fa1b2c3-d4e5-f607-1829-3a4b5c6d7e8f}\"}");
+        assert_eq!(
+            lines[1],
+            "{\"ts\":1700000000.123456000,\"type\":\"EXEC\",\"pid\":42,\"ppid\":1,\"uid\":1000,\"gid\":100,\
+             \"path\":\"/bin/a b\",\"argv\":[\"a b\",\"-x\"]}"
+        );
+        assert!(lines[3].contains("\"summary\":\"UDPv4 127.0.0.1:12345 -> 127.0.0.1:53\""), "{}", lines[3]);
+        assert_eq!(lines[4], "{\"ts\":1700000001.000000000,\"type\":\"LOST\",\"process\":5,\"socket\":0,\"packet\":2}");
+        assert_eq!(json_str(b"q\"\\\n\xff"), "\"q\\\"\\\\\\u000a\u{fffd}\"");
+    }
+
+    #[test]
+    fn prints_what_honet_prints() {
+        let (data, _) = capture();
+        let mut out = Vec::new();
+        dump(&data, &mut printer(false, Filter::default()), &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "0.000000000 HEAD 0.000000000 {0fa1b2c3-d4e5-f607-1829-3a4b5c6d7e8f}\n\
+             1700000000.123456000 EXEC 42 1 1000 100 \"/bin/a b\" a\\x20b -x \n\
+             1700000000.200000000 SOCK O 42 -1 -1 -1 00001234\n\
+             1700000000.300000123 PAKT O 00001234 42 UDPv4 127.0.0.1:12345 -> 127.0.0.1:53 28\n\
+             1700000001.000000000 LOST 5 0 2\n\
+             1700000002.000000000 LOST 2 1 0\n"
+        );
+    }
+
+    #[test]
+    fn damaged_input_is_an_error_naming_the_offset() {
+        let (data, ends) = capture();
+        for cut in 1..data.len() {
+            let mut out = Vec::new();
+            let r = dump(&data[..cut], &mut printer(false, Filter::default()), &mut out);
+            if ends.contains(&cut) {
+                assert!(r.is_ok(), "cut at block boundary {cut}: {r:?}");
+            } else {
+                let e = r.expect_err(&format!("a cut inside a block must fail: {cut}"));
+                assert!(e.starts_with("offset "), "{e}");
+            }
+        }
+        let mut bad = data.clone();
+        let at = ends[1] + 4;
+        bad[at..at + 4].copy_from_slice(&13u32.to_le_bytes());
+        let r = dump(&bad, &mut printer(false, Filter::default()), &mut Vec::new());
+        assert!(r.unwrap_err().starts_with(&format!("offset {}", ends[1])));
+    }
+}
