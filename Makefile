@@ -13,13 +13,22 @@ TOOLS := hone-read hone-dump hone-stats
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := dump decode
 
-.PHONY: all modules modules_install tools install install-tools host-test test demo kernel fuzz clean help
+.PHONY: all rust-check modules modules_install tools install install-tools host-test test demo kernel fuzz clean help
 
 all: modules
 
 ## modules: build the five modules against KDIR (needs a kernel built with CONFIG_RUST=y)
-modules:
+modules: rust-check
 	$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=1 modules
+
+# A kernel without Rust support gets one clear sentence instead of a compiler dump.
+rust-check:
+	@test -f $(KDIR)/include/config/auto.conf || { \
+		echo "hone: $(KDIR) is not a configured kernel build tree (set KDIR)" >&2; exit 1; }
+	@grep -q '^CONFIG_RUST=y' $(KDIR)/include/config/auto.conf || { \
+		echo "hone: the kernel in $(KDIR) is built without CONFIG_RUST=y; Hone's modules are Rust and need it" >&2; exit 1; }
+	@test -f $(KDIR)/rust/libkernel.rmeta || { \
+		echo "hone: $(KDIR) has no Rust artefacts (rust/libkernel.rmeta): run 'make modules_prepare' in it" >&2; exit 1; }
 
 ## modules_install: install them under /lib/modules/<release>/updates and run depmod
 modules_install: modules
@@ -33,13 +42,15 @@ tools:
 ## install: modules_install, then install-tools
 install: modules_install install-tools
 
-## install-tools: the tools into BINDIR, the systemd unit and the logrotate file (DESTDIR honoured)
+## install-tools: the tools into BINDIR, the systemd unit, logrotate file and udev rule (DESTDIR honoured)
 install-tools: tools
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/systemd/system $(DESTDIR)$(SYSCONFDIR)/logrotate.d
 	install -m 0755 $(addprefix tools/target/release/,$(TOOLS)) $(DESTDIR)$(BINDIR)/
 	sed 's|@BINDIR@|$(BINDIR)|' packaging/hone.service > $(DESTDIR)$(SYSCONFDIR)/systemd/system/hone.service
 	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/systemd/system/hone.service
 	install -m 0644 packaging/hone.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/hone
+	install -d $(DESTDIR)$(SYSCONFDIR)/udev/rules.d
+	install -m 0644 packaging/60-hone.rules $(DESTDIR)$(SYSCONFDIR)/udev/rules.d/60-hone.rules
 
 ## host-test: run the host (cargo) tests only
 host-test:

@@ -39,11 +39,11 @@ check() {
 	fi
 }
 inst=$(mktemp -d)
-name="make install-tools puts the tools, the unit and the logrotate file in place"
+name="make install-tools puts the tools, the unit, the logrotate file and the udev rule in place"
 check bash -c "make -s -C '$repo' install-tools DESTDIR='$inst' PREFIX=/usr && test -x '$inst/usr/bin/hone-read' \
 	&& test -x '$inst/usr/bin/hone-dump' && test -x '$inst/usr/bin/hone-stats' \
 	&& grep -q '^ExecStart=/usr/bin/hone-read ' '$inst/etc/systemd/system/hone.service' \
-	&& test -f '$inst/etc/logrotate.d/hone'"
+	&& test -f '$inst/etc/logrotate.d/hone' && test -f '$inst/etc/udev/rules.d/60-hone.rules'"
 # systemd checks that the unit's programs exist, so verify a unit pointing at the built tools.
 name="systemd accepts the unit"
 check bash -c "make -s -C '$repo' install-tools DESTDIR='$inst/v' BINDIR='$repo/tools/target/release' \

@@ -129,7 +129,15 @@ int hone_skb_copy(struct sk_buff *skb, u32 off, void *buf, u32 len)
 u32 hone_sock_ino(struct sock *sk)
 {
 	/* The kernel's own sockets (TCP resets, ICMP errors) belong to no connection. */
-	return sk->sk_kern_sock ? 0 : sock_i_ino(sk);
+	if (sk->sk_kern_sock)
+		return 0;
+	/*
+	 * sock_i_ino() disables and re-enables bottom halves, which must not happen with interrupts
+	 * off (a kprobe handler); where they are off already, the lock alone is enough.
+	 */
+	if (irqs_disabled() || in_softirq())
+		return __sock_i_ino(sk);
+	return sock_i_ino(sk);
 }
 
 struct tracepoint_lookup {

@@ -179,8 +179,8 @@ impl Output {
 fn strftime(pattern: &str) -> Result<String, Failure> {
     let c = CString::new(pattern).map_err(|_| Failure(exit::USAGE, "the file name holds a NUL byte".into()))?;
     let mut buf = vec![0u8; 4096];
-    // SAFETY: time(NULL) and localtime_r with valid pointers; strftime writes at most buf.len()
-    // bytes into buf and returns how many.
+    // strftime writes at most buf.len() bytes into buf and returns how many.
+    // SAFETY: time(NULL), localtime_r and strftime get valid pointers.
     let n = unsafe {
         let now = libc::time(std::ptr::null_mut());
         let mut tm: libc::tm = std::mem::zeroed();
@@ -247,8 +247,8 @@ impl Signals {
         signal_hook::flag::register(signal_hook::consts::SIGHUP, rotate.clone())?;
         for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
             let stop = stop.clone();
-            // SAFETY: the handler only touches an atomic (async-signal-safe); on a second
-            // signal it exits at once with _exit, which is async-signal-safe too.
+            // The handler only touches an atomic; a second signal exits at once with _exit.
+            // SAFETY: both are async-signal-safe.
             unsafe {
                 signal_hook::low_level::register(sig, move || {
                     if stop.fetch_add(1, Ordering::SeqCst) >= 1 {
