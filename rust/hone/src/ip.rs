@@ -195,6 +195,18 @@ pub fn write_v4(c: &mut Cursor<'_>, a: &[u8; 4]) -> Result<(), Full> {
     Ok(())
 }
 
+/// A minimal IPv4 header (20 bytes, `protocol`, `src` -> `dst`) followed by `transport`, for tests.
+#[cfg(test)]
+pub(crate) fn test_ipv4(protocol: u8, src: [u8; 4], dst: [u8; 4], transport: &[u8]) -> std::vec::Vec<u8> {
+    let mut h = std::vec![0u8; 20];
+    h[0] = 0x45;
+    h[9] = protocol;
+    h[12..16].copy_from_slice(&src);
+    h[16..20].copy_from_slice(&dst);
+    h.extend_from_slice(transport);
+    h
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,12 +255,7 @@ mod tests {
 
     #[test]
     fn headers() {
-        let mut v4 = [0u8; 24];
-        v4[0] = 0x45;
-        v4[9] = 6;
-        v4[12..16].copy_from_slice(&[10, 0, 0, 1]);
-        v4[16..20].copy_from_slice(&[10, 0, 0, 2]);
-        v4[20..24].copy_from_slice(&[0x1f, 0x90, 0x00, 0x50]);
+        let v4 = test_ipv4(6, [10, 0, 0, 1], [10, 0, 0, 2], &[0x1f, 0x90, 0x00, 0x50]);
         assert_eq!(
             summarize(&v4),
             Summary::Ip {
@@ -273,11 +280,7 @@ mod tests {
 
     #[test]
     fn echoes() {
-        let mut v4 = [0u8; 28];
-        v4[0] = 0x45;
-        v4[9] = 1;
-        v4[20] = 8;
-        v4[24..26].copy_from_slice(&0x1234u16.to_be_bytes());
+        let mut v4 = test_ipv4(1, [10, 0, 0, 1], [10, 0, 0, 2], &[8, 0, 0, 0, 0x12, 0x34, 0, 1]);
         assert_eq!(echo(&v4), Some(Echo { reply: false, v6: false, id: 0x1234 }));
         v4[20] = 0;
         assert_eq!(echo(&v4), Some(Echo { reply: true, v6: false, id: 0x1234 }));

@@ -272,18 +272,13 @@ mod tests {
         let owner = Owner { pid: 2345, ppid: 2300, euid: 1000, egid: 1000, comm: Default::default() };
         let open = SocketRecord { closed: false, conn: 0x8f3a_2c40, owner };
         assert_eq!(render(|c| socket(c, 951_010_001_000, &open)), "951.010001000 SOCK O 2345 2300 1000 1000 8f3a2c40\n");
-        let mut tcp = [0u8; 24];
-        tcp[0] = 0x45;
-        tcp[9] = 6;
-        tcp[12..16].copy_from_slice(&[10, 0, 0, 5]);
-        tcp[16..20].copy_from_slice(&[93, 184, 216, 34]);
-        tcp[20..24].copy_from_slice(&[0xc8, 0x22, 0, 80]);
+        let tcp = crate::ip::test_ipv4(6, [10, 0, 0, 5], [93, 184, 216, 34], &[0xc8, 0x22, 0, 80]);
         let rec = PacketRecord { inbound: false, conn: Some(0x8f3a_2c40), pid: Some(2345), thread: None, comm: Default::default(), len: 60 };
         assert_eq!(
             render(|c| packet(c, 951_010_230_000, &rec, &tcp)),
             "951.010230000 PAKT O 8f3a2c40 2345 TCPv4 10.0.0.5:51234 -> 93.184.216.34:80 60\n"
         );
-        let mut icmp = tcp;
+        let mut icmp = tcp.clone();
         icmp[9] = 1;
         let rec = PacketRecord { inbound: true, conn: None, pid: None, thread: None, comm: Default::default(), len: 84 };
         assert_eq!(
