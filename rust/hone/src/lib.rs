@@ -22,3 +22,29 @@ pub mod record;
 pub mod ring;
 pub mod socktab;
 pub mod text;
+
+/// Hone's release as the repository's `VERSION` file says it: the one place every version
+/// (modules, tools, dkms, deb and rpm packages) comes from.
+pub const VERSION: &str = trim_line_end(include_str!("../../../VERSION"));
+
+/// `text` without trailing whitespace (the `VERSION` file ends with a newline), at compile time.
+const fn trim_line_end(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    let mut len = bytes.len();
+    while len > 0 && bytes[len - 1].is_ascii_whitespace() {
+        len -= 1;
+    }
+    match core::str::from_utf8(bytes.split_at(len).0) {
+        Ok(trimmed) => trimmed,
+        Err(_) => panic!("VERSION is not UTF-8"),
+    }
+}
+
+#[cfg(test)]
+mod version_tests {
+    #[test]
+    fn cargo_manifest_agrees_with_the_version_file() {
+        assert_eq!(env!("CARGO_PKG_VERSION"), super::VERSION);
+        assert!(!super::VERSION.is_empty() && !super::VERSION.contains('\n'));
+    }
+}

@@ -376,6 +376,11 @@ pub fn dump(data: &[u8], printer: &mut Printer, out: &mut impl Write) -> Result<
 mod tests {
     use super::*;
     use hone::params::parse_guid;
+
+    #[test]
+    fn tools_workspace_version_agrees_with_the_version_file() {
+        assert_eq!(env!("CARGO_PKG_VERSION"), hone::VERSION);
+    }
     use hone::pcapng::SectionInfo;
     use hone::record::ProcessKind;
 

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(
-    version,
+    version = hone::VERSION,
     about = "Print a Hone PCAP-NG capture as /dev/honet text records, or as JSON",
     long_about = "Prints a Hone PCAP-NG capture (from hone-read, /dev/hone, or any file) as the text \
         records of /dev/honet, or with --json as one JSON object per record. A file holds wall-clock \

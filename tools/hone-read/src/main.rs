@@ -33,7 +33,7 @@ mod exit {
 
 #[derive(Parser)]
 #[command(
-    version,
+    version = hone::VERSION,
     about = "Copy Hone's PCAP-NG stream into files (with rotation) or to standard output",
     long_about = "Copies Hone's PCAP-NG stream (/dev/hone) into files or to standard output.\n\n\
         Each file hone-read closes is a complete capture that ends with its statistics block: \
@@ -45,7 +45,7 @@ mod exit {
         Live view: hone-read -w - | wireshark -k -i -\n\n\
         Exit status: 0 done, 64 bad usage, 66 cannot open the device, 73 cannot create an output \
         file, 74 the device refused a setting, 71 other system errors.",
-    after_help = "Examples:\n  hone-read -w /var/log/hone.pcapng -s 96\n  \
+    after_help = "Examples:\n  hone-read -w /var/log/hone/hone.pcapng -s 96\n  \
         hone-read -w hone.pcapng -C 100 -W 10     ten rotating files of about 100 MB\n  \
         hone-read -w 'hone-%Y%m%d-%H%M.pcapng' -G 3600   one file an hour"
 )]

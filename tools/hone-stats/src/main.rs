@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(
-    version,
+    version = hone::VERSION,
     about = "Print Hone's counters: readers, and events received, lost, dropped and delivered by class",
     long_about = "Prints Hone's counters since the modules were loaded, by event class (process, \
         socket, packet): events Hone received, events it lost for want of memory, events readers \
