@@ -2,17 +2,33 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Builds (once) the Rust-enabled test kernel from Debian's linux-source-6.12 and the config
-# fragment in tests/kernel/, and prints the build directory (usable as KDIR).
-# The result is cached outside the repository under $HONE_CACHE (default ~/.cache/hone), keyed by
-# the kernel package version, the fragment, and the rustc, bindgen and clang versions.
+# fragments given as arguments, or else in HONE_KERNEL_CONFIG (space-separated, relative to the
+# repository), or else tests/kernel/hone-test.config; prints the build directory (usable as
+# KDIR). `make test-hardened` sets HONE_KERNEL_CONFIG to hone-test.config plus hardened.config
+# (KASAN, UBSAN), and every script that boots or builds against the test kernel follows. The result is cached outside the repository under
+# $HONE_CACHE (default ~/.cache/hone), keyed by the kernel package version, the fragments, the
+# compiler and the rustc, bindgen and clang versions. HONE_KERNEL_CC=gcc builds the C side with
+# GCC (as Ubuntu's and Arch's Rust-enabled kernels are) instead of LLVM.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-fragment=${1:-$here/tests/kernel/hone-test.config}
+if [ $# -gt 0 ]; then
+	fragments=("$@")
+else
+	fragments=()
+	for f in ${HONE_KERNEL_CONFIG:-tests/kernel/hone-test.config}; do
+		case "$f" in /*) fragments+=("$f") ;; *) fragments+=("$here/$f") ;; esac
+	done
+fi
 cache=${HONE_CACHE:-$HOME/.cache/hone}
 export PATH="$HOME/.cargo/bin:$PATH"
 
+case "${HONE_KERNEL_CC:-llvm}" in
+llvm) kmake=(LLVM=1) ;;
+gcc) kmake=(CC=gcc) ;;
+*) echo "kernel: HONE_KERNEL_CC must be llvm or gcc" >&2; exit 64 ;;
+esac
 kver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
-key=$( { echo "$kver"; cat "$fragment"; rustc -V; bindgen --version; clang --version | head -1; } | sha256sum | cut -c1-16)
+key=$( { echo "$kver"; [ "${kmake[*]}" = LLVM=1 ] || echo "${kmake[*]}"; cat "${fragments[@]}"; rustc -V; bindgen --version; clang --version | head -1; } | sha256sum | cut -c1-16)
 dir=$cache/kernel-$key
 if [ -f "$dir/.done" ]; then
 	echo "$dir/build"
@@ -24,9 +40,9 @@ mkdir -p "$dir/build"
 echo "kernel: building test kernel $kver ($key) in $dir; this takes several minutes" >&2
 tar -C "$dir" -xf /usr/src/linux-source-6.12.tar.xz
 mv "$dir/linux-source-6.12" "$dir/src"
-make -s -C "$dir/src" O="$dir/build" LLVM=1 allnoconfig >&2
-"$dir/src/scripts/kconfig/merge_config.sh" -m -O "$dir/build" "$dir/build/.config" "$fragment" >/dev/null
-make -s -C "$dir/src" O="$dir/build" LLVM=1 olddefconfig >&2
+make -s -C "$dir/src" O="$dir/build" "${kmake[@]}" allnoconfig >&2
+"$dir/src/scripts/kconfig/merge_config.sh" -m -O "$dir/build" "$dir/build/.config" "${fragments[@]}" >/dev/null
+make -s -C "$dir/src" O="$dir/build" "${kmake[@]}" olddefconfig >&2
 # Every option the fragment sets must have survived olddefconfig (a silently dropped option
 # means a missing dependency, e.g. CONFIG_RUST without a usable toolchain).
 fail=0
@@ -38,10 +54,10 @@ while IFS= read -r line; do
 	else
 		grep -qx "$line" "$dir/build/.config" || { echo "kernel: $line did not stick" >&2; fail=1; }
 	fi
-done < "$fragment"
+done < <(cat "${fragments[@]}")
 [ $fail = 0 ] || exit 1
-make -s -C "$dir/src" O="$dir/build" LLVM=1 -j"$(nproc)" bzImage modules >&2
-make -s -C "$dir/src" O="$dir/build" LLVM=1 modules_prepare >&2
-make -s -C "$dir/src" O="$dir/build" LLVM=1 INSTALL_MOD_PATH="$dir/modroot" modules_install >&2
+make -s -C "$dir/src" O="$dir/build" "${kmake[@]}" -j"$(nproc)" bzImage modules >&2
+make -s -C "$dir/src" O="$dir/build" "${kmake[@]}" modules_prepare >&2
+make -s -C "$dir/src" O="$dir/build" "${kmake[@]}" INSTALL_MOD_PATH="$dir/modroot" modules_install >&2
 touch "$dir/.done"
 echo "$dir/build"

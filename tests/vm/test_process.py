@@ -322,7 +322,7 @@ def test_kernel_log():
     R.check("kmemleak finds no leak", leaks.strip() == "", leaks[:3000])
     log = dmesg()
     bad = [l for l in log.splitlines()
-           if any(k in l for k in ("WARNING:", "BUG:", "Oops", "general protection", "Call Trace",
+           if any(k in l for k in ("WARNING:", "BUG:", "UBSAN:", "Oops", "general protection", "Call Trace",
                                    "possible circular locking", "possible recursive locking",
                                    "inconsistent lock state", "suspicious RCU usage", "unreferenced object"))]
     R.check("kernel log has no WARNING, BUG, Oops, lockdep or kmemleak report", not bad, "\n".join(bad[:40]))
