@@ -22,7 +22,7 @@ done
 kdir=$("$repo/scripts/kernel.sh")
 krel=$(cat "$kdir/include/config/kernel.release")
 echo "vm: building modules against $kdir" >&2
-make -s -C "$kdir" M="$repo" LLVM=1 modules >&2
+make -s -C "$repo" KDIR="$kdir" modules >&2
 echo "vm: building tools" >&2
 cargo build --quiet --release --manifest-path "$repo/tools/Cargo.toml" >&2
 
@@ -31,8 +31,7 @@ cargo build --quiet --release --manifest-path "$repo/tools/Cargo.toml" >&2
 stage=$cache/stage
 rm -rf "$stage"
 cp -a "$kdir/../modroot" "$stage"
-make -s -C "$kdir" M="$repo" LLVM=1 INSTALL_MOD_PATH="$stage" INSTALL_MOD_STRIP=1 modules_install >&2
-depmod -b "$stage" "$krel"
+make -s -C "$repo" KDIR="$kdir" INSTALL_MOD_PATH="$stage" INSTALL_MOD_STRIP=1 modules_install >&2
 
 cmd="export HONE_STAGE=$stage HONE_TOOLS=$repo/tools/target/release HONE_REPO=$repo; $*"
 echo "vm: booting $krel (TCG)" >&2

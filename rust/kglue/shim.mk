@@ -5,11 +5,50 @@
 # type is blocklisted: the crate gets them from kernel::bindings (the recipe rust/Makefile uses
 # for rust/helpers), so only the shim's own hone_* functions are generated.
 
+#
+# libclang parses the header with the kernel's C flags. A GCC-built kernel's flags need the same
+# adjustment the kernel's rust/Makefile (6.12) makes for its own bindings: drop what libclang
+# does not know, silence warnings, name the target.
+ifdef CONFIG_CC_IS_CLANG
+hone_bindgen_c_flags = $(c_flags)
+else
+hone_bindgen_skip_c_flags := -mno-fp-ret-in-387 -mpreferred-stack-boundary=% \
+	-mskip-rax-setup -mgeneral-regs-only -msign-return-address=% \
+	-mindirect-branch=thunk-extern -mindirect-branch-register \
+	-mfunction-return=thunk-extern -mrecord-mcount -mabi=lp64 \
+	-mindirect-branch-cs-prefix -mstack-protector-guard% -mtraceback=no \
+	-mno-pointers-to-nested-functions -mno-string \
+	-mno-strict-align -mstrict-align -mdirect-extern-access \
+	-mexplicit-relocs -mno-check-zero-division \
+	-fconserve-stack -falign-jumps=% -falign-loops=% \
+	-femit-struct-debug-baseonly -fno-ipa-cp-clone -fno-ipa-sra \
+	-fno-partial-inlining -fplugin-arg-arm_ssp_per_task_plugin-% \
+	-fno-reorder-blocks -fno-allow-store-data-races -fasan-shadow-offset=% \
+	-fzero-call-used-regs=% -fno-stack-clash-protection \
+	-fno-inline-functions-called-once -fsanitize=bounds-strict \
+	-fstrict-flex-arrays=% -fmin-function-alignment=% \
+	-fzero-init-padding-bits=% -mno-fdpic \
+	--param=% --param asan-% -fno-isolate-erroneous-paths-dereference
+hone_bindgen_target_x86 := x86_64-linux-gnu
+hone_bindgen_target_arm64 := aarch64-linux-gnu
+hone_bindgen_target_loongarch := loongarch64-linux-gnusf
+hone_bindgen_c_flags = $(filter-out $(hone_bindgen_skip_c_flags), $(c_flags)) \
+	-w --target=$(hone_bindgen_target_$(SRCARCH))
+ifdef CONFIG_INIT_STACK_ALL_ZERO
+# libclang before 16 wants this with -ftrivial-auto-var-init=zero (llvm-project#44842).
+hone_libclang_major = $(shell $(BINDGEN) $(srctree)/scripts/rust_is_available_bindgen_libclang.h 2>&1 \
+	| sed -ne 's/.*clang version \([0-9]*\).*/\1/p')
+ifeq ($(shell expr $(hone_libclang_major) \< 16), 1)
+hone_bindgen_c_flags += -enable-trivial-auto-var-init-zero-knowing-it-will-be-removed-from-clang
+endif
+endif
+endif
+
 quiet_cmd_hone_bindgen = BINDGEN $@
       cmd_hone_bindgen = $(BINDGEN) $< --rust-target 1.68 --use-core --with-derive-default \
 	--ctypes-prefix ffi --no-layout-tests --no-debug '.*' --enable-function-attribute-detection \
 	--blocklist-type '.*' --allowlist-var '' --allowlist-function 'hone_.*' \
-	-o $@ -- $(c_flags) -fno-builtin -D__BINDGEN__ -DMODULE
+	-o $@ -- $(hone_bindgen_c_flags) -fno-builtin -D__BINDGEN__ -DMODULE
 
 $(obj)/rs/shim_bindings.rs: $(src)/c/shim.h $(src)/../rust/kglue/c/hone_glue.h $(src)/../rust/kglue/c/hone_chain.h FORCE
 	$(call if_changed_dep,hone_bindgen)
