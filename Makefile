@@ -8,18 +8,36 @@ CARGO ?= cargo
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 SYSCONFDIR ?= /etc
+UNITDIR ?= $(SYSCONFDIR)/systemd/system
+UDEVRULESDIR ?= $(SYSCONFDIR)/udev/rules.d
+DOCDIR ?= $(PREFIX)/share/doc/hone
 TOOLS := hone-read hone-dump hone-stats
+# Where cargo puts the tools (it honours CARGO_TARGET_DIR).
+TOOLS_BUILD := $(or $(CARGO_TARGET_DIR),tools/target)/release
+
+# The one place versions come from (modules, tools, dkms, deb, rpm).
+HONE_VERSION := $(shell cat $(CURDIR)/VERSION)
+DKMS_SRCDIR ?= /usr/src/hone-$(HONE_VERSION)
+# What a module build needs: the files `make modules` reads, for the dkms source tree.
+MODULE_DIRS := $(patsubst %/,%,$(shell sed -n 's/^obj-m := //p' $(CURDIR)/Kbuild))
+KERNEL_SOURCES := Kbuild Makefile VERSION COPYING \
+	$(foreach d,$(MODULE_DIRS),$(d)/Kbuild $(wildcard $(d)/c/*.[ch]) $(filter-out %/shim_bindings.rs,$(wildcard $(d)/rs/*.rs))) \
+	$(wildcard rust/hone/src/*.rs rust/kglue/*.rs rust/kglue/*.mk rust/kglue/c/*.[ch])
 
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := dump decode
 
-.PHONY: all rust-check modules modules_install tools install install-tools host-test test demo kernel fuzz clean help
+.PHONY: all rust-check modules modules_install tools install install-tools install-dkms-source deb rpm \
+	host-test test test-hardened test-packaging demo kernel fuzz clean help
 
 all: modules
 
+# C must be compiled the way the kernel was: LLVM=1 for a clang-built kernel, GCC otherwise.
+KBUILD_CC := $(if $(shell grep -s '^CONFIG_CC_IS_CLANG=y' $(KDIR)/include/config/auto.conf),LLVM=1)
+
 ## modules: build the five modules against KDIR (needs a kernel built with CONFIG_RUST=y)
 modules: rust-check
-	$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=1 modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_CC) modules
 
 # A kernel without Rust support gets one clear sentence instead of a compiler dump.
 rust-check:
@@ -32,8 +50,8 @@ rust-check:
 
 ## modules_install: install them under /lib/modules/<release>/updates and run depmod
 modules_install: modules
-	$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=1 modules_install
-	depmod -a $$(cat $(KDIR)/include/config/kernel.release)
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_CC) modules_install
+	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) -a $$(cat $(KDIR)/include/config/kernel.release)
 
 ## tools: build the userspace tools (tools/target/release)
 tools:
@@ -42,15 +60,33 @@ tools:
 ## install: modules_install, then install-tools
 install: modules_install install-tools
 
-## install-tools: the tools into BINDIR, the systemd unit, logrotate file and udev rule (DESTDIR honoured)
+## install-tools: the tools into BINDIR, the systemd unit (UNITDIR), logrotate file, udev rule
+##   (UDEVRULESDIR) and README (DOCDIR); DESTDIR honoured. Without DESTDIR it also creates the
+##   `hone` group the udev rule names.
 install-tools: tools
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/systemd/system $(DESTDIR)$(SYSCONFDIR)/logrotate.d
-	install -m 0755 $(addprefix tools/target/release/,$(TOOLS)) $(DESTDIR)$(BINDIR)/
-	sed 's|@BINDIR@|$(BINDIR)|' packaging/hone.service > $(DESTDIR)$(SYSCONFDIR)/systemd/system/hone.service
-	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/systemd/system/hone.service
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
+		$(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(DOCDIR)
+	install -m 0755 $(addprefix $(TOOLS_BUILD)/,$(TOOLS)) $(DESTDIR)$(BINDIR)/
+	sed -e 's|@BINDIR@|$(BINDIR)|' -e 's|@DOCDIR@|$(DOCDIR)|' packaging/hone.service > $(DESTDIR)$(UNITDIR)/hone.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/hone.service
 	install -m 0644 packaging/hone.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/hone
-	install -d $(DESTDIR)$(SYSCONFDIR)/udev/rules.d
-	install -m 0644 packaging/60-hone.rules $(DESTDIR)$(SYSCONFDIR)/udev/rules.d/60-hone.rules
+	install -m 0644 packaging/60-hone.rules $(DESTDIR)$(UDEVRULESDIR)/60-hone.rules
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	$(if $(DESTDIR),,getent group hone >/dev/null || groupadd -r hone)
+
+## install-dkms-source: the module sources and dkms.conf into DKMS_SRCDIR (/usr/src/hone-VERSION);
+##   then `dkms install -m hone -v VERSION` builds and installs them for a kernel
+install-dkms-source:
+	for f in $(KERNEL_SOURCES); do install -D -m 0644 $$f $(DESTDIR)$(DKMS_SRCDIR)/$$f || exit 1; done
+	sed 's/#MODULE_VERSION#/$(HONE_VERSION)/' dkms.conf > $(DESTDIR)$(DKMS_SRCDIR)/dkms.conf
+
+## deb: build the hone-dkms and hone-tools .deb packages into dist/
+deb:
+	scripts/package.sh deb
+
+## rpm: build the hone-dkms and hone-tools .rpm packages into dist/
+rpm:
+	scripts/package.sh rpm
 
 ## host-test: run the host (cargo) tests only
 host-test:
@@ -60,6 +96,15 @@ host-test:
 ## test: install what is missing, build the test kernel, run host and in-VM tests
 test:
 	scripts/test.sh
+
+## test-hardened: `make test` on the hardened test kernel (KASAN, UBSAN, lockdep, kmemleak);
+##   fails on any report in the kernel log
+test-hardened:
+	HONE_KERNEL_CONFIG="tests/kernel/hone-test.config tests/kernel/hardened.config" scripts/test.sh
+
+## test-packaging: build and lint both package formats, dkms-build against the test kernel
+test-packaging:
+	scripts/test-packaging.sh
 
 ## demo: boot the test VM and watch Hone capture live
 demo:
@@ -79,7 +124,7 @@ kernel:
 	scripts/kernel.sh
 
 clean:
-	if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=1 clean; fi
+	if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_CC) clean; fi
 	$(CARGO) clean --manifest-path rust/hone/Cargo.toml
 	$(CARGO) clean --manifest-path tools/Cargo.toml
 

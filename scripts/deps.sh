@@ -3,13 +3,15 @@
 #
 # Installs everything Hone's build and test need on a Debian 12 machine, idempotently:
 # the kernel source and LLVM toolchain for Rust-for-Linux, qemu and virtme-ng for the test VM,
-# rust-src and bindgen-cli 0.69.5 for the kernel's Rust support.
+# rust-src and bindgen-cli 0.69.5 for the kernel's Rust support, the deb/rpm/dkms tools for
+# the packaging checks, and Debian's stock (Rust-less) kernel headers to check the refusal.
 set -euo pipefail
 
 APT_PACKAGES=(
 	linux-source-6.12 clang lld llvm libclang-dev
 	flex bison bc libelf-dev libssl-dev cpio kmod xz-utils rsync
 	qemu-system-x86 udev iproute2 procps python3 tshark
+	dkms dh-dkms debhelper fakeroot lintian rpm rpmlint linux-headers-cloud-amd64
 )
 BINDGEN_VERSION=0.69.5
 

@@ -50,11 +50,21 @@ check bash -c "make -s -C '$repo' install-tools DESTDIR='$inst/v' BINDIR='$repo/
 	&& systemd-analyze verify --man=no '$inst/v/etc/systemd/system/hone.service'"
 rm -rf "$inst"
 
+echo "== packaging"
+# Builds and lints the packages, builds with dkms, and prepares the trees the VM's install tests use.
+pkg=$(mktemp -d)
+"$repo/scripts/test-packaging.sh" "$pkg" | tee "$log"
+passed=$((passed + $(grep -c '^ok - ' "$log")))
+failed=$((failed + $(grep -c '^not ok - ' "$log")))
+
 echo "== VM tests"
 results=$(mktemp -d)
 touch "$results/results.txt"
-"$repo/scripts/vm.sh" --rwdir "$results" -- \
-	"cd \$HONE_REPO/tests/vm && /usr/bin/python3 run.py \$HONE_STAGE \$HONE_TOOLS $results/results.txt" \
+kdir=$("$repo/scripts/kernel.sh")
+"$repo/scripts/vm.sh" --rwdir "$results" --rwdir "$pkg" -- \
+	"export PATH=$HOME/.cargo/bin:\$PATH HONE_KDIR=$kdir HONE_VERSION=$(cat "$repo/VERSION") \
+	HONE_INSTALL_ROOT=$pkg/install-root HONE_DKMS_TREE=$pkg/dkms HONE_DKMS_SOURCES=$pkg/src/usr/src; \
+	cd \$HONE_REPO/tests/vm && /usr/bin/python3 run.py \$HONE_STAGE \$HONE_TOOLS $results/results.txt" \
 	> "$results/console.txt" 2>&1
 vm_rc=$?
 vm_pass=$(grep -c '^ok - ' "$results/results.txt")
@@ -67,6 +77,6 @@ if ! grep -q '^vm: .* passed, .* failed' "$results/results.txt"; then
 fi
 passed=$((passed + vm_pass))
 failed=$((failed + vm_fail))
-rm -rf "$results" "$log"
+rm -rf "$results" "$log" "$pkg"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -12,6 +12,7 @@ import signal
 import sys
 
 import test_control
+import test_install
 import test_network
 import test_process
 import test_tools
@@ -23,10 +24,10 @@ STAGE, TOOLS, RESULTS = sys.argv[1:4]
 def main():
     signal.alarm(900)
     results, modules = Results(RESULTS), Modules(STAGE)
-    for suite in (test_process, test_network, test_control, test_tools):
+    for suite in (test_process, test_network, test_control, test_tools, test_install):
         suite.configure(results, modules, TOOLS)
     # Unloading and the kernel log come last: they judge everything before them.
-    tests = test_process.TESTS + test_network.TESTS + test_control.TESTS + test_tools.TESTS
+    tests = test_process.TESTS + test_network.TESTS + test_control.TESTS + test_tools.TESTS + test_install.TESTS
     tests += [test_process.test_unload, test_process.test_kernel_log]
     for test in tests:
         try:

@@ -226,24 +226,4 @@ def test_stats_and_dump():
             p.returncode == 1 and "offset" in p.stderr and "panic" not in p.stderr, p.stderr)
 
 
-def test_udev_rule():
-    import grp
-    subprocess.run(["groupadd", "-r", "hone"], capture_output=True)
-    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    shutil.copy(os.path.join(repo, "packaging", "60-hone.rules"), "/etc/udev/rules.d/60-hone.rules")
-    subprocess.run(["udevadm", "control", "--reload"], capture_output=True)
-    M.rmmod("honeevent")
-    r = M.load()
-    subprocess.run(["udevadm", "settle"], capture_output=True)
-    try:
-        gid = grp.getgrnam("hone").gr_gid
-    except KeyError:
-        gid = None
-    modes = {d: os.stat(d) for d in ("/dev/hone", "/dev/honet")}
-    R.check("the udev rule gives the devices to root:hone with mode 0440",
-            r.returncode == 0 and gid is not None and all(st.st_uid == 0 and st.st_gid == gid
-                                                          and st.st_mode & 0o777 == 0o440 for st in modes.values()),
-            f"{[(d, st.st_uid, st.st_gid, oct(st.st_mode)) for d, st in modes.items()]} hone={gid}")
-
-
-TESTS = [test_rotation_under_traffic, test_signals_and_options, test_exit_codes, test_stats_and_dump, test_udev_rule]
+TESTS = [test_rotation_under_traffic, test_signals_and_options, test_exit_codes, test_stats_and_dump]
