@@ -73,6 +73,8 @@ static int hone_open(struct inode *inode, struct file *file)
 
 	if ((file->f_flags & O_ACCMODE) != O_RDONLY)
 		return -EINVAL;
+	/* A stream: no position, so lseek and pread fail with ESPIPE. */
+	stream_open(inode, file);
 	reader = hone_reader_open(iminor(inode), &err);
 	if (!reader)
 		return err;
@@ -111,7 +113,6 @@ static const struct file_operations hone_fops = {
 	/* Same numbers in 32-bit processes; SET_SNAPLEN's argument is a value, not a pointer. */
 	.compat_ioctl = hone_ioctl,
 	.release = hone_release,
-	.llseek = noop_llseek,
 };
 
 int hone_chrdev_register(int major, const char *name, struct class **class_out)

@@ -10,17 +10,11 @@ import struct
 import subprocess
 import time
 
+from devfuzz import (GET_AT_HEAD, GET_SNAPLEN, RESTART, SET_FILTER_CONNS, SET_FILTER_PIDS,
+                     SET_FILTER_SOCK, SET_SNAPLEN)
 from honetest import options, parse_text, pcapng_blocks
 
 R = M = TOOLS = None
-
-RESTART = 0x0000E001
-GET_AT_HEAD = 0x0000E003
-GET_SNAPLEN = 0x8004E004
-SET_SNAPLEN = 0x4004E005
-SET_FILTER_SOCK = 0x4004E006
-SET_FILTER_PIDS = 0x4010E008
-SET_FILTER_CONNS = 0x4010E009
 
 
 def configure(results, modules, tools):
