@@ -238,6 +238,8 @@ def ping_case(name, family, dst, kind, ident):
         mine = p["src"] if not p["inbound"] else p["dst"]
         if mine not in (A4, A6):
             return 0, None  # the peer's kernel answers the echo itself
+        if p["icmp"] not in ((0, 8) if p["proto"] == 1 else (128, 129)):
+            return 0, None  # neighbour discovery, MLD: the kernel's own messages
         if kind == "raw" and p["inbound"]:
             # A raw socket receives a copy of every matching packet: no socket owns the reply.
             return None, {c["pid"], 0}
