@@ -57,26 +57,38 @@ pkg=$(mktemp -d)
 passed=$((passed + $(grep -c '^ok - ' "$log")))
 failed=$((failed + $(grep -c '^not ok - ' "$log")))
 
+# vm_suite RESULTS-DIR VM-ARGS...: boots the VM, counts its ok/not ok lines, and counts a run that
+# did not reach its final `vm: N passed, N failed` line as a failure (showing its console).
+vm_suite() {
+	local dir=$1 rc p f; shift
+	touch "$dir/results.txt"
+	"$repo/scripts/vm.sh" --rwdir "$dir" "$@" > "$dir/console.txt" 2>&1
+	rc=$?
+	p=$(grep -c '^ok - ' "$dir/results.txt")
+	f=$(grep -c '^not ok - ' "$dir/results.txt")
+	cat "$dir/results.txt"
+	if ! grep -q '^vm: .* passed, .* failed' "$dir/results.txt"; then
+		echo "test: the VM run did not finish (exit $rc); its console:"
+		tail -n 60 "$dir/console.txt"
+		f=$((f + 1))
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
 echo "== VM tests"
 results=$(mktemp -d)
-touch "$results/results.txt"
 kdir=$("$repo/scripts/kernel.sh")
-"$repo/scripts/vm.sh" --rwdir "$results" --rwdir "$pkg" -- \
-	"export PATH=$HOME/.cargo/bin:\$PATH HONE_KDIR=$kdir HONE_VERSION=$(cat "$repo/VERSION") \
+vm_suite "$results" --rwdir "$pkg" -- \
+	"export PATH=$HOME/.cargo/bin:\$PATH HONE_KDIR=$kdir HONE_VERSION=$(cat "$repo/VERSION") HONE_VM_SUITES=${HONE_VM_SUITES:-} \
 	HONE_INSTALL_ROOT=$pkg/install-root HONE_DKMS_TREE=$pkg/dkms HONE_DKMS_SOURCES=$pkg/src/usr/src; \
-	cd \$HONE_REPO/tests/vm && /usr/bin/python3 run.py \$HONE_STAGE \$HONE_TOOLS $results/results.txt" \
-	> "$results/console.txt" 2>&1
-vm_rc=$?
-vm_pass=$(grep -c '^ok - ' "$results/results.txt")
-vm_fail=$(grep -c '^not ok - ' "$results/results.txt")
-cat "$results/results.txt"
-if ! grep -q '^vm: .* passed, .* failed' "$results/results.txt"; then
-	echo "test: the VM run did not finish (exit $vm_rc); its console:"
-	tail -n 60 "$results/console.txt"
-	vm_fail=$((vm_fail + 1))
-fi
-passed=$((passed + vm_pass))
-failed=$((failed + vm_fail))
-rm -rf "$results" "$log" "$pkg"
+	cd \$HONE_REPO/tests/vm && /usr/bin/python3 run.py \$HONE_STAGE \$HONE_TOOLS $results/results.txt"
+
+echo "== VM tests, IPv6 disabled at boot"
+noipv6=$(mktemp -d)
+vm_suite "$noipv6" --append ipv6.disable=1 -- \
+	"cd \$HONE_REPO/tests/vm && /usr/bin/python3 noipv6.py \$HONE_STAGE $noipv6/results.txt"
+
+rm -rf "$results" "$noipv6" "$log" "$pkg"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Boots the test kernel in a virtme-ng VM (TCG) with Hone's modules staged, and runs a command
-# in it. Usage: scripts/vm.sh [--rwdir DIR] -- COMMAND...
+# in it. Usage: scripts/vm.sh [--rwdir DIR]... [--append KERNEL-ARGS] -- COMMAND...
 # Inside the VM, $HONE_STAGE is the module tree for `modprobe -d`, $HONE_TOOLS the tools'
 # directory and $HONE_REPO the repository.
 set -euo pipefail
@@ -10,10 +10,11 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${HONE_CACHE:-$HOME/.cache/hone}
 export PATH="$HOME/.cargo/bin:$PATH"
 
-rwdirs=()
+rwdirs=()  # and other vng options
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--rwdir) rwdirs+=("--rwdir=$2"); shift 2 ;;
+	--append) rwdirs+=("--append=$2"); shift 2 ;;
 	--) shift; break ;;
 	*) break ;;
 	esac
