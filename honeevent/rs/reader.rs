@@ -9,7 +9,7 @@
 //! so a file cut at every restart is complete on its own; a record is never cut by it.
 
 use core::ffi::c_void;
-use core::ptr::null_mut;
+use core::ptr::{null_mut, NonNull};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::bindings;
 use kernel::c_str;
@@ -37,6 +37,12 @@ use crate::{config, shim};
 const FORMAT_BUF: usize = 96 * 1024;
 /// Most bytes of a packet captured, whatever the snaplen (a GSO packet can be larger).
 const MAX_CAPTURE: u32 = 65535;
+
+/// A reader keeping up with a stream of events is woken once per batch, not once per event:
+/// when its ring holds this share of its capacity (1/8), or else this many ms after the first
+/// event of the batch.
+const WAKE_BATCH_SHARE: usize = 8;
+const WAKE_DELAY_MS: u32 = 5;
 
 /// All readers together, since the module was loaded (what `GET_STATS` reports).
 struct Totals {
@@ -123,28 +129,65 @@ impl Shared {
     }
 }
 
+/// A deferred wake-up of a reader's sleepers (`hone_waker_*` in `hone_glue.h`); dropping it
+/// stops it and waits for a wake-up in progress.
+struct Waker(NonNull<shim::hone_waker>);
+
+// SAFETY: `hone_waker_arm` may be called from any context on any CPU at once (the timer code
+// locks), and `hone_waker_free` runs once, in `drop`.
+unsafe impl Send for Waker {}
+// SAFETY: as above.
+unsafe impl Sync for Waker {}
+
+impl Waker {
+    /// A waker of `shared`'s wait queue; the caller keeps `shared` alive as long as the waker.
+    fn new(shared: &Shared) -> Result<Self> {
+        // SAFETY: the wait queue was initialised when `Shared` was made.
+        let waker = unsafe { shim::hone_waker_new(shared.wq()) };
+        NonNull::new(waker).map(Waker).ok_or(ENOMEM)
+    }
+
+    fn arm(&self) {
+        // SAFETY: `self.0` came from `hone_waker_new` and is freed only by `drop`.
+        unsafe { shim::hone_waker_arm(self.0.as_ptr(), WAKE_DELAY_MS) };
+    }
+}
+
+impl Drop for Waker {
+    fn drop(&mut self) {
+        // SAFETY: as in `arm`; this is the last use.
+        unsafe { shim::hone_waker_free(self.0.as_ptr()) };
+    }
+}
+
 /// Queues hone_notify's events into a reader's ring.
-struct RingFeeder(Arc<Shared>);
+struct RingFeeder {
+    /// Declared first so that it stops before the wait queue it wakes can go away.
+    waker: Waker,
+    shared: Arc<Shared>,
+}
 
 impl Subscriber<HoneEvent> for RingFeeder {
     fn notify(&self, event: &HoneEvent) {
-        let rejected = {
-            let mut q = self.0.queue.lock();
+        let (rejected, batch_full) = {
+            let mut q = self.shared.queue.lock();
             if q.filters.hides(event) {
                 q.filtered += 1;
                 count(&TOTALS.filtered);
                 return;
             }
-            q.ring.push(event.clone(), event.class()).err()
+            let rejected = q.ring.push(event.clone(), event.class()).err();
+            (rejected, q.ring.len() >= q.ring.capacity() / WAKE_BATCH_SHARE)
         };
-        if rejected.is_some() {
-            count(&TOTALS.dropped[event.class() as usize]);
+        match rejected {
+            // Dropped outside the lock: the last reference frees the event.
+            Some(rejected) => {
+                count(&TOTALS.dropped[event.class() as usize]);
+                drop(rejected);
+            }
+            None if batch_full => self.shared.wake(),
+            None => self.waker.arm(),
         }
-        // Dropped outside the lock: the last reference frees the event.
-        if rejected.is_none() {
-            self.0.wake();
-        }
-        drop(rejected);
     }
 }
 
@@ -294,7 +337,7 @@ impl Reader {
         )?;
         // Live events queue from here on; the snapshot taken next may repeat a process that
         // started in between, but none is missed.
-        let feeder = Subscription::new(RingFeeder(shared.clone()))?;
+        let feeder = Subscription::new(RingFeeder { waker: Waker::new(&shared)?, shared: shared.clone() })?;
         let stream = Stream {
             tail_pending: false,
             eof_pending: false,

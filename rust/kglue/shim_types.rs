@@ -28,6 +28,13 @@ pub struct hone_task_ids {
     pub start_ns: u64,
 }
 
+/// A deferred wake-up of a wait queue (`struct hone_waker` in `hone_glue.h`), only ever
+/// handled through a pointer.
+#[repr(C)]
+pub struct hone_waker {
+    _opaque: [u8; 0],
+}
+
 /// `PF_KTHREAD`.
 pub const HONE_TASK_KTHREAD: u32 = 1;
 /// `PF_FORKNOEXEC`.

@@ -9,7 +9,9 @@
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/spinlock.h>
+#include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/timer.h>
 #include <linux/timekeeping.h>
 #include <linux/tracepoint.h>
 #include <linux/uidgid.h>
@@ -47,6 +49,43 @@ void hone_waitqueue_wake(struct wait_queue_head *wq)
 int hone_waitqueue_wait(struct wait_queue_head *wq, bool (*ready)(void *data), void *data)
 {
 	return wait_event_interruptible(*wq, ready(data));
+}
+
+struct hone_waker {
+	struct timer_list timer;
+	struct wait_queue_head *wq;
+};
+
+static void hone_waker_fire(struct timer_list *timer)
+{
+	struct hone_waker *waker = from_timer(waker, timer, timer);
+
+	hone_waitqueue_wake(waker->wq);
+}
+
+struct hone_waker *hone_waker_new(struct wait_queue_head *wq)
+{
+	struct hone_waker *waker = kzalloc(sizeof(*waker), GFP_KERNEL);
+
+	if (!waker)
+		return NULL;
+	waker->wq = wq;
+	timer_setup(&waker->timer, hone_waker_fire, 0);
+	return waker;
+}
+
+void hone_waker_arm(struct hone_waker *waker, unsigned int delay_ms)
+{
+	if (!timer_pending(&waker->timer))
+		mod_timer(&waker->timer, jiffies + msecs_to_jiffies(delay_ms));
+}
+
+void hone_waker_free(struct hone_waker *waker)
+{
+	if (!waker)
+		return;
+	timer_shutdown_sync(&waker->timer);
+	kfree(waker);
 }
 
 u64 hone_clock_mono_ns(void)

@@ -28,6 +28,17 @@ void hone_waitqueue_wake(struct wait_queue_head *wq);
  */
 int hone_waitqueue_wait(struct wait_queue_head *wq, bool (*ready)(void *data), void *data);
 
+/*
+ * A deferred wake-up of a wait queue's sleepers, so that a reader keeping up with a stream of
+ * events is woken once per batch instead of once per event. hone_waker_arm() (any context)
+ * schedules a wake-up delay_ms from now unless one is pending; hone_waker_free() stops it for
+ * good, waits for a running wake-up, and frees it. NULL from hone_waker_new() means no memory.
+ */
+struct hone_waker;
+struct hone_waker *hone_waker_new(struct wait_queue_head *wq);
+void hone_waker_arm(struct hone_waker *waker, unsigned int delay_ms);
+void hone_waker_free(struct hone_waker *waker);
+
 /* Monotonic clock (ns) and the offset that turns it into wall-clock time (ns since 1970). */
 u64 hone_clock_mono_ns(void);
 s64 hone_clock_real_offset_ns(void);
