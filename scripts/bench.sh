@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make bench`: boots the test VM and runs tests/vm/bench.py (Hone's cost on the packet path
+# next to no capture and tcpdump), prints the table and writes the JSON report to BENCH_JSON
+# (default bench.json). BENCH_ROUNDS (5) and BENCH_SECONDS (2) set the repetitions and the
+# length of each iperf3 test.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+rounds=${BENCH_ROUNDS:-5}
+seconds=${BENCH_SECONDS:-2}
+out=$(realpath -m "${BENCH_JSON:-bench.json}")
+"$repo/scripts/deps.sh"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+echo "bench: $rounds rounds of ${seconds}-second tests in the test VM (TCG: no KVM here)" >&2
+"$repo/scripts/vm.sh" --rwdir "$work" -- \
+	"export HONE_ACCELERATOR=tcg; cd \$HONE_REPO/tests/vm && /usr/bin/python3 bench.py \$HONE_STAGE \$HONE_TOOLS $work/bench.json $rounds $seconds" \
+	2>&1 | tee "$work/console.txt" | grep --line-buffered '^bench: ' >&2 || true
+if [ ! -s "$work/bench.json" ]; then
+	echo "bench: the VM run did not finish; its console:" >&2
+	tail -n 40 "$work/console.txt" >&2
+	exit 1
+fi
+cp "$work/bench.json" "$out"
+python3 "$repo/tests/vm/bench.py" --report "$out"
+echo "bench: JSON report in $out" >&2

@@ -1,0 +1,323 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""`make bench`: what Hone costs on the packet path, side by side with no capture and tcpdump.
+
+Usage (inside the test VM, as root): bench.py STAGE TOOLS OUT.json ROUNDS SECONDS
+
+Two network namespaces joined by veth (iperf3 server in one, client in the other) and loopback
+(both in the root namespace). Rows, each measured in every round, in an order rotated per round
+so that drift over the run spreads over all rows:
+
+  baseline   no Hone module loaded
+  loaded     the chain loaded, no reader
+  reader     one `hone-read -w` to a file on tmpfs, whole packets
+  reader96   the same with `-s 96`
+  readers4   four such readers at once (whole packets)
+  tcpdump    Debian's tcpdump -w to tmpfs on the same traffic, no Hone
+
+Columns: iperf3 TCP throughput with 1 and 4 streams (veth and loopback), UDP with 64-byte
+payloads at a fixed offered rate and at the maximum rate (veth; packets per second received),
+CPU seconds used by the readers (hone-read or tcpdump), and the events Hone dropped or lost
+(its own counters). Then a sweep of offered UDP rates with one reader finds where drops begin,
+and the kernel memory a reader costs is measured by opening 32 of them.
+"""
+
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+from honetest import Modules
+
+ROWS = ["baseline", "loaded", "reader", "reader96", "readers4", "tcpdump"]
+NS_CLIENT, NS_SERVER = "hbench-c", "hbench-s"
+VETH_SERVER_IP = "10.201.0.2"
+CAPDIR = "/run/hone-bench"
+FIXED_PPS = 20000
+SWEEP_PPS = [10000, 20000, 50000, 100000, 200000]
+
+
+def sh(*cmd, check=True, **kw):
+    return subprocess.run(cmd, check=check, capture_output=True, text=True, **kw)
+
+
+def setup_network():
+    for ns in (NS_CLIENT, NS_SERVER):
+        sh("ip", "netns", "add", ns)
+        sh("ip", "-n", ns, "link", "set", "lo", "up")
+    sh("ip", "link", "add", "hbc", "netns", NS_CLIENT, "type", "veth", "peer", "name", "hbs", "netns", NS_SERVER)
+    sh("ip", "-n", NS_CLIENT, "addr", "add", "10.201.0.1/24", "dev", "hbc")
+    sh("ip", "-n", NS_SERVER, "addr", "add", f"{VETH_SERVER_IP}/24", "dev", "hbs")
+    sh("ip", "-n", NS_CLIENT, "link", "set", "hbc", "up")
+    sh("ip", "-n", NS_SERVER, "link", "set", "hbs", "up")
+    sh("ip", "link", "set", "lo", "up")
+    ensure_servers()
+    return SERVERS
+
+
+SERVER_COMMANDS = {"veth": ["ip", "netns", "exec", NS_SERVER, "iperf3", "-s", "-p", "5201"],
+                   "lo": ["iperf3", "-s", "-p", "5202", "-B", "127.0.0.1"]}
+SERVERS = {}
+
+
+def ensure_servers():
+    """(Re)starts the iperf3 servers that are not running (a server can quit after an error)."""
+    started = False
+    for path, cmd in SERVER_COMMANDS.items():
+        if path not in SERVERS or SERVERS[path].poll() is not None:
+            SERVERS[path] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            started = True
+    if started:
+        time.sleep(1)
+
+
+def iperf(path, seconds, *args):
+    """One iperf3 client run; its JSON report."""
+    prefix = ["ip", "netns", "exec", NS_CLIENT] if path == "veth" else []
+    target = [VETH_SERVER_IP, "-p", "5201"] if path == "veth" else ["127.0.0.1", "-p", "5202"]
+    for _ in range(3):  # the server is busy for a moment after each test
+        r = subprocess.run(prefix + ["iperf3", "-J", "-c", *target, "-t", str(seconds), *args],
+                           capture_output=True, text=True)
+        if r.returncode == 0:
+            report = json.loads(r.stdout)
+            if "error" not in report:
+                return report
+        time.sleep(0.5)
+        ensure_servers()
+    raise RuntimeError(f"iperf3 {path} {args}: {r.stdout[-300:]} {r.stderr[-300:]}")
+
+
+def measure_traffic(seconds):
+    """The row's columns: TCP Mbit/s and UDP packets/s."""
+    out = {}
+    for path in ("veth", "lo"):
+        for streams in (1, 4):
+            rep = iperf(path, seconds, "-P", str(streams))
+            out[f"tcp{streams}_{path}_mbps"] = rep["end"]["sum_received"]["bits_per_second"] / 1e6
+    for name, rate in (("udp_fixed", FIXED_PPS), ("udp_max", 0)):
+        rep = iperf("veth", seconds, "-u", "-l", "64", "-b", str(rate * 64 * 8) if rate else "0")
+        s = rep["end"]["sum"]
+        out[f"{name}_rx_pps"] = (s["packets"] - s["lost_packets"]) / s["seconds"]
+        out[f"{name}_tx_pps"] = s["packets"] / s["seconds"]
+    return out
+
+
+def cpu_seconds(pids):
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except OSError:
+            pass
+    return total
+
+
+def hone_counters(tools):
+    r = sh(os.path.join(tools, "hone-stats"), "--json", check=False)
+    return json.loads(r.stdout) if r.returncode == 0 else None
+
+
+class Row:
+    """Sets a row's capture up and takes it down."""
+
+    def __init__(self, name, modules, tools):
+        self.name, self.M, self.tools, self.procs = name, modules, tools, []
+
+    def __enter__(self):
+        shutil.rmtree(CAPDIR, ignore_errors=True)
+        os.makedirs(CAPDIR)
+        if self.name != "baseline" and self.name != "tcpdump":
+            r = self.M.load()
+            if r.returncode != 0:
+                raise RuntimeError(f"modprobe: {r.stderr}")
+        readers = {"reader": 1, "reader96": 1, "readers4": 4}.get(self.name, 0)
+        for i in range(readers):
+            snap = ["-s", "96"] if self.name == "reader96" else []
+            self.procs.append(subprocess.Popen([os.path.join(self.tools, "hone-read"), "-q", *snap, "-w",
+                                                f"{CAPDIR}/r{i}.pcapng"], stderr=subprocess.DEVNULL))
+        if self.name == "tcpdump":
+            self.procs.append(subprocess.Popen(["ip", "netns", "exec", NS_CLIENT, "tcpdump", "-q", "-n", "-i", "hbc",
+                                                "-w", f"{CAPDIR}/veth.pcap"],
+                                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+            self.procs.append(subprocess.Popen(["tcpdump", "-q", "-n", "-i", "lo", "-w", f"{CAPDIR}/lo.pcap"],
+                                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+        time.sleep(1)  # readers past their snapshot, tcpdump listening
+        self.before = hone_counters(self.tools) if self.name != "baseline" and self.name != "tcpdump" else None
+        return self
+
+    def results(self):
+        """CPU of the readers, Hone's drops and losses (and tcpdump's) during the row."""
+        out = {"reader_cpu_s": cpu_seconds([p.pid for p in self.procs])}
+        if self.before:
+            after = hone_counters(self.tools)
+            for k in ("dropped", "lost"):
+                out[f"hone_{k}"] = sum(after[k].values()) - sum(self.before[k].values())
+            out["hone_delivered_packets"] = after["delivered"]["packet"] - self.before["delivered"]["packet"]
+        return out
+
+    def __exit__(self, *exc):
+        tcpdump_drops = 0
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            _, err = p.communicate(timeout=60)
+            m = re.search(r"(\d+) packets dropped by kernel", err or "")
+            tcpdump_drops += int(m.group(1)) if m else 0
+        self.tcpdump_drops = tcpdump_drops
+        if self.name != "baseline" and self.name != "tcpdump":
+            self.M.unload_all()
+        shutil.rmtree(CAPDIR, ignore_errors=True)
+        return False
+
+
+def sweep(M, tools, seconds):
+    """With one reader, the offered UDP rates at which Hone starts to drop."""
+    points = []
+    with Row("reader", M, tools) as row:
+        for pps in SWEEP_PPS:
+            before = hone_counters(tools)
+            rep = iperf("veth", seconds, "-u", "-l", "64", "-b", str(pps * 64 * 8))
+            after = hone_counters(tools)
+            s = rep["end"]["sum"]
+            points.append({"offered_pps": pps, "sent_pps": s["packets"] / s["seconds"],
+                           "received_pps": (s["packets"] - s["lost_packets"]) / s["seconds"],
+                           "hone_dropped": sum(after["dropped"].values()) - sum(before["dropped"].values()),
+                           "hone_lost": sum(after["lost"].values()) - sum(before["lost"].values())})
+        row.results()
+    return points
+
+
+def reader_memory(M, n=32):
+    """Kernel memory per open reader: MemAvailable before and after opening `n` of them."""
+    M.load()
+
+    def available():
+        with open("/proc/meminfo") as f:
+            return int(re.search(r"MemAvailable:\s+(\d+)", f.read()).group(1))
+
+    time.sleep(1)
+    before = available()
+    fds = [os.open("/dev/hone", os.O_RDONLY) for _ in range(n)]
+    time.sleep(1)
+    after = available()
+    for fd in fds:
+        os.close(fd)
+    with open("/sys/module/honeevent/parameters/pageorder") as f:
+        pageorder = int(f.read())
+    M.unload_all()
+    return {"readers": n, "pageorder": pageorder, "ring_bytes": os.sysconf("SC_PAGE_SIZE") << pageorder,
+            "kib_per_reader": (before - after) / n}
+
+
+def summarize(samples):
+    """Median and spread (min, max) of each column of one row."""
+    out = {}
+    for key in samples[0]:
+        values = [s[key] for s in samples if key in s]
+        out[key] = {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+    return out
+
+
+def accelerator():
+    with open("/proc/cpuinfo") as f:
+        cpu = f.read()
+    model = re.search(r"model name\s*:\s*(.*)", cpu)
+    return {"hypervisor": "hypervisor" in cpu, "cpu_model": model.group(1) if model else "?",
+            "cpus": os.cpu_count(), "kernel": platform.release(),
+            "accelerator": os.environ.get("HONE_ACCELERATOR", "unknown")}
+
+
+COLUMNS = [("tcp1_veth_mbps", "TCP 1 veth"), ("tcp4_veth_mbps", "TCP 4 veth"), ("tcp1_lo_mbps", "TCP 1 lo"),
+           ("tcp4_lo_mbps", "TCP 4 lo"), ("udp_fixed_rx_pps", "UDP fixed"), ("udp_max_rx_pps", "UDP max")]
+
+
+def table(report):
+    """The report as text: per row and column the median, its ratio to the baseline's median
+    in the same run, and the spread (min-max) in percent of the median."""
+    rows, base = report["rows"], report["rows"]["baseline"]
+    m = report["machine"]
+    lines = [f"Hone benchmark: {report['rounds']} rounds of {report['seconds_per_test']} s per test; "
+             f"{m['cpus']} CPUs, {m['cpu_model']}, kernel {m['kernel']}, "
+             f"{'virtual machine' if m['hypervisor'] else 'bare metal'} ({m.get('accelerator', '?')})",
+             "Throughput in Mbit/s (TCP) and received packets/s (UDP, 64-byte payloads, fixed rate "
+             f"{report['fixed_pps']} pkt/s offered); each cell: median, ratio to baseline, spread.", ""]
+    head = f"{'row':<10}" + "".join(f"{title:>22}" for _, title in COLUMNS) + f"{'reader CPU s':>14}{'dropped':>10}{'lost':>8}"
+    lines.append(head)
+    for name, row in rows.items():
+        cells = ""
+        for key, _ in COLUMNS:
+            c, b = row[key], base[key]["median"]
+            spread = (c["max"] - c["min"]) / c["median"] * 100 if c["median"] else 0
+            cells += f"{c['median']:>9.0f} {c['median'] / b if b else 0:>5.0%} ±{spread / 2:>3.0f}%"
+        dropped = row.get("hone_dropped", {}).get("median", 0) + row.get("tcpdump_dropped", {}).get("median", 0)
+        lost = row.get("hone_lost", {}).get("median", 0)
+        lines.append(f"{name:<10}{cells}{row['reader_cpu_s']['median']:>14.2f}{dropped:>10.0f}{lost:>8.0f}")
+    lines.append("")
+    b = base["udp_max_rx_pps"]["median"]
+    for name, row in rows.items():
+        if name == "baseline":
+            continue
+        pps = row["udp_max_rx_pps"]["median"]
+        lines.append(f"added cost per packet ({name}): {1e9 / pps - 1e9 / b:.0f} ns (from the UDP max-rate medians)")
+    lines.append("")
+    lines.append("UDP rate sweep with one reader (64-byte payloads, veth):")
+    for p in report["udp_sweep_one_reader"]:
+        lines.append(f"  offered {p['offered_pps']:>7} pkt/s: sent {p['sent_pps']:>8.0f}, received {p['received_pps']:>8.0f}, "
+                     f"Hone dropped {p['hone_dropped']}, lost {p['hone_lost']}")
+    first = next((p["offered_pps"] for p in report["udp_sweep_one_reader"] if p["hone_dropped"] or p["hone_lost"]), None)
+    lines.append(f"  drops begin at: {first if first else 'no drop at any rate tried'}")
+    mem = report["reader_memory"]
+    lines.append(f"Kernel memory per reader: {mem['kib_per_reader']:.0f} KiB with pageorder={mem['pageorder']} "
+                 f"(ring {mem['ring_bytes'] // 1024} KiB), measured over {mem['readers']} readers")
+    return "\n".join(lines)
+
+
+def main():
+    if sys.argv[1] == "--report":
+        with open(sys.argv[2]) as f:
+            print(table(json.load(f)))
+        return 0
+    stage, tools, out_path, rounds, seconds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+    M = Modules(stage)
+    M.unload_all()
+    servers = setup_network()
+    samples = {r: [] for r in ROWS}
+    try:
+        for rnd in range(rounds):
+            order = ROWS[rnd % len(ROWS):] + ROWS[:rnd % len(ROWS)]
+            for name in order:
+                with Row(name, M, tools) as row:
+                    t0 = time.monotonic()
+                    sample = measure_traffic(seconds)
+                    sample.update(row.results())
+                    sample["wall_s"] = time.monotonic() - t0
+                sample["tcpdump_dropped"] = row.tcpdump_drops
+                samples[name].append(sample)
+                print(f"bench: round {rnd + 1}/{rounds} {name}: "
+                      f"tcp1 veth {sample['tcp1_veth_mbps']:.0f} Mbit/s, udp max {sample['udp_max_rx_pps']:.0f} pkt/s",
+                      flush=True)
+        sweep_points = sweep(M, tools, seconds)
+        memory = reader_memory(M)
+    finally:
+        for s in servers.values():
+            s.terminate()
+        M.unload_all()
+    report = {"machine": accelerator(), "rounds": rounds, "seconds_per_test": seconds, "fixed_pps": FIXED_PPS,
+              "rows": {name: summarize(samples[name]) for name in ROWS}, "samples": samples,
+              "udp_sweep_one_reader": sweep_points, "reader_memory": memory}
+    with open(out_path, "w") as f:
+        json.dump(report, f, indent=1)
+    print("bench: done", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
