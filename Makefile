@@ -25,10 +25,10 @@ KERNEL_SOURCES := Kbuild Makefile VERSION COPYING \
 	$(wildcard rust/hone/src/*.rs rust/kglue/*.rs rust/kglue/*.mk rust/kglue/c/*.[ch])
 
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := dump decode
+FUZZ_TARGETS := dump decode encode params ring
 
 .PHONY: all rust-check modules modules_install tools install install-tools install-dkms-source deb rpm \
-	host-test test test-hardened test-packaging demo kernel fuzz clean help
+	host-test test test-hardened test-packaging stress bench demo kernel fuzz clean help
 
 all: modules
 
@@ -101,6 +101,15 @@ test:
 ##   fails on any report in the kernel log
 test-hardened:
 	HONE_KERNEL_CONFIG="tests/kernel/hone-test.config tests/kernel/hardened.config" scripts/test.sh
+
+## stress: STRESS_CYCLES (1000) load/unload cycles under traffic, namespace churn, fork storms
+##   and readers killed mid-read; then leak, slab and kernel-log checks (STRESS_SEED repeats a run)
+stress:
+	scripts/stress.sh
+
+## bench: Hone's cost per packet next to no capture and tcpdump (table + BENCH_JSON, see BENCHMARKS.md)
+bench:
+	scripts/bench.sh
 
 ## test-packaging: build and lint both package formats, dkms-build against the test kernel
 test-packaging:

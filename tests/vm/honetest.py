@@ -66,6 +66,18 @@ class Modules:
             return {line.split()[0] for line in f}
 
 
+def fork_storm(n):
+    """Forks `n` children that exit at once, one after the other; returns their pids."""
+    pids = set()
+    for _ in range(n):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        pids.add(pid)
+        os.waitpid(pid, 0)
+    return pids
+
+
 def param(name, module="honeevent"):
     with open(f"/sys/module/{module}/parameters/{name}") as f:
         return f.read().rstrip("\n")

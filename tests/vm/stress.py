@@ -25,7 +25,7 @@ import sys
 import time
 
 import test_process
-from honetest import MODULES, Modules, Results, parse_text
+from honetest import MODULES, Modules, Results, fork_storm, parse_text
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PORT = 7900
@@ -208,13 +208,8 @@ def accounting_check(M, workers):
         if M.load(pageorder=0).returncode != 0:
             return False, "load with pageorder=0 failed"
         fd = os.open("/dev/honet", os.O_RDONLY | os.O_NONBLOCK)
-        storm, n = set(), 300
-        for _ in range(n):
-            pid = os.fork()
-            if pid == 0:
-                os._exit(0)
-            storm.add(pid)
-            os.waitpid(pid, 0)
+        n = 300
+        storm = fork_storm(n)
         data = b""
         while True:
             try:

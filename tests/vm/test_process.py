@@ -9,7 +9,7 @@ import struct
 import subprocess
 import time
 
-from honetest import DeviceReader, Modules, dmesg, dump, options, param, parse_text, pcapng_blocks
+from honetest import DeviceReader, Modules, dmesg, dump, fork_storm, options, param, parse_text, pcapng_blocks
 
 R = M = TOOLS = None
 ME = os.getpid()
@@ -240,14 +240,8 @@ def test_loss_under_fork_storm():
     R.check("honeevent reloads with pageorder=0", r.returncode == 0 and r2.returncode == 0, r.stderr + r2.stderr)
     fd = os.open("/dev/honet", os.O_RDONLY)
     pfd = os.open("/dev/hone", os.O_RDONLY)
-    storm = set()
     n = 400
-    for _ in range(n):
-        pid = os.fork()
-        if pid == 0:
-            os._exit(0)
-        storm.add(pid)
-        os.waitpid(pid, 0)
+    storm = fork_storm(n)
     data = b""
     pdata = b""
     os.set_blocking(fd, False)
