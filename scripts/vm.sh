@@ -28,13 +28,16 @@ echo "vm: building tools" >&2
 cargo build --quiet --release --manifest-path "$repo/tools/Cargo.toml" >&2
 
 # The VM sees the host's file system, so stage the modules where it can find them: the test
-# kernel's own modules (nf_socket_*) and Hone's, with depmod's dependency index.
-stage=$cache/stage
-rm -rf "$stage"
+# kernel's own modules (nf_socket_*) and Hone's, with depmod's dependency index. Each run has
+# its own stage, so VM runs from different checkouts (a long `make stress`, a `make test`) can
+# overlap without one replacing the modules under the other.
+stage=$(mktemp -d "$cache/stage.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+rmdir "$stage"
 cp -a "$kdir/../modroot" "$stage"
 make -s -C "$repo" KDIR="$kdir" INSTALL_MOD_PATH="$stage" INSTALL_MOD_STRIP=1 modules_install >&2
 
 cmd="export HONE_STAGE=$stage HONE_TOOLS=$repo/tools/target/release HONE_REPO=$repo; $*"
 echo "vm: booting $krel (TCG)" >&2
-exec vng --run "$kdir/arch/x86/boot/bzImage" --disable-kvm --cpus 2 --memory 2G --user root \
+vng --run "$kdir/arch/x86/boot/bzImage" --disable-kvm --cpus 2 --memory 2G --user root \
 	"${rwdirs[@]}" --exec "$cmd"
