@@ -34,6 +34,14 @@ if [ -f "$dir/.done" ]; then
 	echo "$dir/build"
 	exit 0
 fi
+# Two checkouts asking for the same kernel at once: one builds, the other waits for it.
+mkdir -p "$cache"
+exec 9>"$dir.lock"
+flock 9
+if [ -f "$dir/.done" ]; then
+	echo "$dir/build"
+	exit 0
+fi
 
 rm -rf "$dir"
 mkdir -p "$dir/build"
