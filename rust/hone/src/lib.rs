@@ -21,6 +21,7 @@ pub mod pcapng;
 pub mod record;
 pub mod ring;
 pub mod socktab;
+pub mod tally;
 pub mod text;
 
 /// Hone's release as the repository's `VERSION` file says it: the one place every version

@@ -10,7 +10,7 @@
 
 use clap::Parser;
 use hone::ioctl;
-use hone::pcapng::{self, Endian};
+use hone::tally::Tally;
 use std::ffi::CString;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -21,6 +21,10 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Bytes asked for by one read: under load, one read takes a whole batch of records (the device
+/// wakes its reader once per batch), and the reader polls only once the device has nothing.
+const READ_SIZE: usize = 1 << 20;
 
 /// Exit codes (sysexits, as the original honeread).
 mod exit {
@@ -94,61 +98,6 @@ struct Failure(u8, String);
 
 fn fail<T>(code: u8, msg: impl Into<String>) -> Result<T, Failure> {
     Err(Failure(code, msg.into()))
-}
-
-/// Follows the block structure of the stream as it passes, to count packets and read the drop
-/// counters of statistics blocks.
-#[derive(Default)]
-struct Tally {
-    pending: Vec<u8>,
-    packets: u64,
-    /// Process, socket and packet events the device dropped for this reader, as last reported.
-    dropped: [u64; 3],
-}
-
-impl Tally {
-    fn feed(&mut self, mut data: &[u8]) {
-        while !data.is_empty() {
-            if self.pending.len() < 8 {
-                let take = (8 - self.pending.len()).min(data.len());
-                self.pending.extend_from_slice(&data[..take]);
-                data = &data[take..];
-                continue;
-            }
-            let len = Endian::NATIVE.u32(&self.pending[4..]).unwrap_or(0) as usize;
-            if len < 12 {
-                // Not a stream of blocks after all: stop following it.
-                self.pending.clear();
-                return;
-            }
-            let take = (len - self.pending.len()).min(data.len());
-            self.pending.extend_from_slice(&data[..take]);
-            data = &data[take..];
-            if self.pending.len() == len {
-                self.block();
-                self.pending.clear();
-            }
-        }
-    }
-
-    fn block(&mut self) {
-        let Ok((blk, _)) = pcapng::split_block(&self.pending, Endian::NATIVE) else { return };
-        match blk.kind {
-            pcapng::EPB => self.packets += 1,
-            pcapng::ISB if blk.body.len() >= 12 => {
-                for (code, value) in pcapng::Options::new(&blk.body[12..], Endian::NATIVE).flatten() {
-                    let Ok(v) = <[u8; 8]>::try_from(value).map(u64::from_ne_bytes) else { continue };
-                    match code {
-                        259 => self.dropped[0] = v,
-                        263 => self.dropped[1] = v,
-                        7 => self.dropped[2] = v,
-                        _ => {}
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
 }
 
 /// Where the stream goes.
@@ -296,7 +245,8 @@ fn run(args: &Args) -> Result<(), Failure> {
     }
     let mut bytes = 0u64;
     let mut tally = Tally::default();
-    let mut buf = vec![0u8; 1 << 16];
+    let mut buf = vec![0u8; READ_SIZE];
+    let mut drained = true; // the last read found nothing: wait for the device before the next
     let mut file_started = Instant::now();
     let mut last_status = Instant::now();
     let mut ending = false; // a restart was asked for: copy up to the end of the section
@@ -315,22 +265,31 @@ fn run(args: &Args) -> Result<(), Failure> {
             status(args, &out, bytes, &tally, "writing");
             last_status = Instant::now();
         }
-        let mut pfd = libc::pollfd { fd: dev.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-        // SAFETY: one valid pollfd.
-        let r = unsafe { libc::poll(&mut pfd, 1, 200) };
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
+        if drained {
+            let mut pfd = libc::pollfd { fd: dev.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+            // SAFETY: one valid pollfd.
+            let r = unsafe { libc::poll(&mut pfd, 1, 200) };
+            if r < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return fail(exit::OS_ERROR, format!("poll: {e}"));
+            }
+            if r == 0 && !ending {
                 continue;
             }
-            return fail(exit::OS_ERROR, format!("poll: {e}"));
-        }
-        if r == 0 && !ending {
-            continue;
         }
         let n = match io::Read::read(&mut dev, &mut buf) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::Interrupted => continue,
+            Ok(n) => {
+                drained = false;
+                n
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                drained = true;
+                continue;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return fail(exit::OS_ERROR, format!("reading {}: {e}", args.device.display())),
         };
         if n == 0 {
@@ -393,8 +352,6 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hone::cursor::Cursor;
-    use hone::record::Counts;
 
     fn args(extra: &[&str]) -> Args {
         let mut v = vec!["hone-read"];
@@ -424,33 +381,5 @@ mod tests {
         assert_eq!(run(&args(&["-C", "1"])).err().map(|f| f.0), Some(exit::USAGE));
         assert_eq!(run(&args(&["-w", "f", "-W", "3"])).err().map(|f| f.0), Some(exit::USAGE));
         assert_eq!(run(&args(&["-d", "/nonexistent/hone"])).err().map(|f| f.0), Some(exit::NO_INPUT));
-    }
-
-    #[test]
-    fn tally_follows_blocks_across_chunks() {
-        let mut buf = vec![0u8; 4096];
-        let mut c = Cursor::new(&mut buf);
-        let rec = hone::record::PacketRecord {
-            inbound: true,
-            conn: None,
-            pid: None,
-            thread: None,
-            comm: Default::default(),
-            len: 20,
-        };
-        for _ in 0..3 {
-            pcapng::packet_block(&mut c, &rec, 1, 20, |d| {
-                d.fill(0x45);
-                Ok(())
-            })
-            .unwrap();
-        }
-        pcapng::loss_statistics(&mut c, 2, &Counts([5, 6, 7])).unwrap();
-        let n = c.len();
-        let mut t = Tally::default();
-        for chunk in buf[..n].chunks(5) {
-            t.feed(chunk);
-        }
-        assert_eq!((t.packets, t.dropped), (3, [5, 6, 7]));
     }
 }
