@@ -4,9 +4,13 @@
 # `make bench`: boots the test VM and runs tests/vm/bench.py (Hone's cost on the packet path
 # next to no capture and tcpdump), prints the table and writes the JSON report to BENCH_JSON
 # (default bench.json). BENCH_ROUNDS (5) and BENCH_SECONDS (2) set the repetitions and the
-# length of each iperf3 test.
+# length of each iperf3 test; BENCH_ROWS limits the rows (comma-separated; the baseline always
+# runs); BENCH_PROFILE names rows to profile with perf in the guest (profile-<row>.txt next to
+# the JSON report). It runs on the test kernel without lock and memory debugging
+# (tests/kernel/bench.config), as distributions ship theirs; HONE_KERNEL_CONFIG overrides.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+export HONE_KERNEL_CONFIG=${HONE_KERNEL_CONFIG:-tests/kernel/hone-test.config tests/kernel/bench.config}
 rounds=${BENCH_ROUNDS:-5}
 seconds=${BENCH_SECONDS:-2}
 out=$(realpath -m "${BENCH_JSON:-bench.json}")
@@ -15,7 +19,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "bench: $rounds rounds of ${seconds}-second tests in the test VM (TCG: no KVM here)" >&2
 "$repo/scripts/vm.sh" --rwdir "$work" -- \
-	"export HONE_ACCELERATOR=tcg; cd \$HONE_REPO/tests/vm && /usr/bin/python3 bench.py \$HONE_STAGE \$HONE_TOOLS $work/bench.json $rounds $seconds" \
+	"export HONE_ACCELERATOR=tcg BENCH_ROWS='${BENCH_ROWS:-}' BENCH_PROFILE='${BENCH_PROFILE:-}'; cd \$HONE_REPO/tests/vm && /usr/bin/python3 bench.py \$HONE_STAGE \$HONE_TOOLS $work/bench.json $rounds $seconds" \
 	2>&1 | tee "$work/console.txt" | grep --line-buffered '^bench: ' >&2 || true
 if [ ! -s "$work/bench.json" ]; then
 	echo "bench: the VM run did not finish; its console:" >&2
@@ -23,5 +27,8 @@ if [ ! -s "$work/bench.json" ]; then
 	exit 1
 fi
 cp "$work/bench.json" "$out"
+for f in "$work"/profile-*.txt; do
+	[ -e "$f" ] && cp "$f" "$(dirname "$out")/"
+done
 python3 "$repo/tests/vm/bench.py" --report "$out"
 echo "bench: JSON report in $out" >&2

@@ -10,7 +10,7 @@ set -euo pipefail
 APT_PACKAGES=(
 	linux-source-6.12 clang lld llvm libclang-dev
 	flex bison bc libelf-dev libssl-dev cpio kmod xz-utils rsync
-	qemu-system-x86 udev iproute2 procps python3 tshark iperf3 tcpdump
+	qemu-system-x86 udev iproute2 procps python3 tshark iperf3 tcpdump linux-perf
 	dkms dh-dkms debhelper fakeroot lintian rpm rpmlint linux-headers-cloud-amd64
 )
 BINDGEN_VERSION=0.69.5

@@ -51,18 +51,18 @@ mv "$dir/linux-source-6.12" "$dir/src"
 make -s -C "$dir/src" O="$dir/build" "${kmake[@]}" allnoconfig >&2
 "$dir/src/scripts/kconfig/merge_config.sh" -m -O "$dir/build" "$dir/build/.config" "${fragments[@]}" >/dev/null
 make -s -C "$dir/src" O="$dir/build" "${kmake[@]}" olddefconfig >&2
-# Every option the fragment sets must have survived olddefconfig (a silently dropped option
-# means a missing dependency, e.g. CONFIG_RUST without a usable toolchain).
+# Every option the fragments set (a later fragment overriding an earlier one) must have
+# survived olddefconfig (a silently dropped option means a missing dependency, e.g.
+# CONFIG_RUST without a usable toolchain).
 fail=0
 while IFS= read -r line; do
-	case "$line" in CONFIG_*=*) ;; *) continue ;; esac
 	opt=${line%%=*}; val=${line#*=}
 	if [ "$val" = n ]; then
 		grep -qx "$opt=y\|$opt=m" "$dir/build/.config" && { echo "kernel: $opt should be off" >&2; fail=1; }
 	else
 		grep -qx "$line" "$dir/build/.config" || { echo "kernel: $line did not stick" >&2; fail=1; }
 	fi
-done < <(cat "${fragments[@]}")
+done < <(cat "${fragments[@]}" | awk -F= '/^CONFIG_[A-Za-z0-9_]*=/ { last[$1] = $0; if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } } END { for (i = 1; i <= n; i++) print last[order[i]] }')
 [ $fail = 0 ] || exit 1
 make -s -C "$dir/src" O="$dir/build" "${kmake[@]}" -j"$(nproc)" bzImage modules >&2
 make -s -C "$dir/src" O="$dir/build" "${kmake[@]}" modules_prepare >&2

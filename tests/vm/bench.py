@@ -3,6 +3,12 @@
 """`make bench`: what Hone costs on the packet path, side by side with no capture and tcpdump.
 
 Usage (inside the test VM, as root): bench.py STAGE TOOLS OUT.json ROUNDS SECONDS
+       bench.py --report OUT.json
+
+BENCH_ROWS (comma-separated; the baseline is always measured) limits the rows; BENCH_PROFILE
+(comma-separated rows) profiles those rows once more with `perf record -a -g` while their
+traffic runs, and writes each profile's hottest symbols next to OUT.json
+(`profile-<row>.txt`).
 
 Two network namespaces joined by veth (iperf3 server in one, client in the other) and loopback
 (both in the root namespace). Rows, each measured in every round, in an order rotated per round
@@ -217,6 +223,27 @@ def reader_memory(M, n=32):
             "kib_per_reader": (before - after) / n}
 
 
+def profile(name, M, tools, seconds, out_dir):
+    """The row's traffic once more under `perf record -a -g`; the hottest symbols (self time)
+    to `profile-<row>.txt` in `out_dir`."""
+    data = os.path.join(CAPDIR + "-perf", f"{name}.data")
+    os.makedirs(os.path.dirname(data), exist_ok=True)
+    with Row(name, M, tools):
+        rec = subprocess.Popen(["perf", "record", "-q", "-a", "-g", "-e", "cpu-clock", "-F", "499", "-o", data],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1)
+        measure_traffic(seconds)
+        rec.send_signal(2)
+        rec.wait(timeout=120)
+    report = sh("perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "comm,dso,sym",
+                "-g", "none", "--percent-limit", "0.5", check=False)
+    path = os.path.join(out_dir, f"profile-{name}.txt")
+    with open(path, "w") as f:
+        f.write(report.stdout)
+    shutil.rmtree(os.path.dirname(data), ignore_errors=True)
+    print(f"bench: profile of {name} in {os.path.basename(path)}", flush=True)
+
+
 def summarize(samples):
     """Median and spread (min, max) of each column of one row."""
     out = {}
@@ -286,13 +313,14 @@ def main():
             print(table(json.load(f)))
         return 0
     stage, tools, out_path, rounds, seconds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+    rows = [r for r in ROWS if r == "baseline" or r in (os.environ.get("BENCH_ROWS") or ",".join(ROWS)).split(",")]
     M = Modules(stage)
     M.unload_all()
     servers = setup_network()
-    samples = {r: [] for r in ROWS}
+    samples = {r: [] for r in rows}
     try:
         for rnd in range(rounds):
-            order = ROWS[rnd % len(ROWS):] + ROWS[:rnd % len(ROWS)]
+            order = rows[rnd % len(rows):] + rows[:rnd % len(rows)]
             for name in order:
                 with Row(name, M, tools) as row:
                     t0 = time.monotonic()
@@ -306,12 +334,14 @@ def main():
                       flush=True)
         sweep_points = sweep(M, tools, seconds)
         memory = reader_memory(M)
+        for name in filter(None, os.environ.get("BENCH_PROFILE", "").split(",")):
+            profile(name, M, tools, seconds, os.path.dirname(out_path))
     finally:
         for s in servers.values():
             s.terminate()
         M.unload_all()
     report = {"machine": accelerator(), "rounds": rounds, "seconds_per_test": seconds, "fixed_pps": FIXED_PPS,
-              "rows": {name: summarize(samples[name]) for name in ROWS}, "samples": samples,
+              "rows": {name: summarize(samples[name]) for name in rows}, "samples": samples,
               "udp_sweep_one_reader": sweep_points, "reader_memory": memory}
     with open(out_path, "w") as f:
         json.dump(report, f, indent=1)
