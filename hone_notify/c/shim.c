@@ -11,3 +11,4 @@ EXPORT_SYMBOL_GPL(hone_notify_register);
 EXPORT_SYMBOL_GPL(hone_notify_unregister);
 EXPORT_SYMBOL_GPL(hone_notify_snapshot);
 EXPORT_SYMBOL_GPL(hone_notify_stats);
+EXPORT_SYMBOL_GPL(hone_notify_whole_packets);

@@ -15,6 +15,7 @@ int hone_notify_unregister(struct notifier_block *nb);
 int hone_notify_snapshot(bool (*sink)(void *data, const void *event), void *data);
 struct hone_stats;
 void hone_notify_stats(struct hone_stats *out);
+void hone_notify_whole_packets(bool want);
 #endif
 
 #endif

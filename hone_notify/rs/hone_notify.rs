@@ -13,13 +13,16 @@
 //! fork, the child that writes); any other packet of a socket to its current owner; packets of
 //! the kernel's own sockets (resets, ICMP errors) to no process. An echo reply, which no socket
 //! lookup finds, goes to the ping socket that sent the request. Packets are kept as clones of
-//! the kernel's buffers (no copy).
+//! the kernel's buffers (no copy) while a subscriber wants whole packets
+//! (`hone_notify_whole_packets`); otherwise only their first `PACKET_HEAD` bytes are copied,
+//! so that no buffer is cloned and none is held (a cloned buffer cannot be coalesced into a
+//! TCP receive queue).
 //! `hone_notify_snapshot` describes the processes already running, for a reader that starts.
 //! Counts what it received per class and reports the totals when unloaded.
 
 use core::ffi::c_void;
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use kernel::bindings::notifier_block;
 use kernel::ffi::c_int;
 use kernel::new_mutex;
@@ -174,7 +177,7 @@ impl Subscriber<PacketNotice> for Forwarder {
         let len = unsafe { shim::hone_skb_len(notice.skb) };
         let record = PacketRecord { inbound: notice.inbound, conn, pid, thread: pid.and(thread), comm, len };
         // SAFETY: as above.
-        let event = unsafe { PacketEvent::new(notice.skb, now_ns(), record) };
+        let event = unsafe { PacketEvent::new(notice.skb, now_ns(), record, hub.whole_packets.load(Ordering::Relaxed) > 0) };
         match event.map(|e| Arc::new(e, GFP_ATOMIC)) {
             Some(Ok(event)) => Self::publish(&HoneEvent::Packet(event)),
             _ => hub.lose(Class::Packet),
@@ -282,6 +285,8 @@ struct Hub {
     received: [AtomicU64; 3],
     /// Events lost because memory was short in atomic context.
     lost: [AtomicU64; 3],
+    /// Subscribers that want whole packets (see `hone_notify_whole_packets`).
+    whole_packets: AtomicU32,
 }
 
 impl Hub {
@@ -478,6 +483,19 @@ pub unsafe extern "C" fn hone_notify_stats(out: *mut HoneStats) {
     unsafe { out.write(stats) };
 }
 
+/// A subscriber starts (`want`) or stops wanting whole packets; calls come in pairs. While
+/// any subscriber wants them, packet events keep clones of the kernel's buffers; otherwise
+/// they keep the first `PACKET_HEAD` bytes. Any context.
+#[no_mangle]
+pub extern "C" fn hone_notify_whole_packets(want: bool) {
+    let whole = &hub().whole_packets;
+    if want {
+        whole.fetch_add(1, Ordering::Relaxed);
+    } else {
+        whole.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 struct HoneNotifyModule {
     hub: Pin<KBox<Hub>>,
 }
@@ -502,6 +520,7 @@ impl kernel::Module for HoneNotifyModule {
                 start_ns: now_ns(),
                 received: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
                 lost: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
+                whole_packets: AtomicU32::new(0),
             }),
             GFP_KERNEL,
         )?;

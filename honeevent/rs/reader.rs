@@ -18,7 +18,7 @@ use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 use kernel::types::Opaque;
-use kernel::uaccess::{UserSlice, UserSliceWriter};
+use kernel::uaccess::UserSlice;
 
 use crate::hone::cursor::{Cursor, Full};
 use crate::hone::ioctl::{self, DeviceStats, IdSet};
@@ -26,9 +26,9 @@ use crate::hone::pcapng::{self, SectionInfo, SectionStats};
 use crate::hone::record::Counts;
 use crate::hone::ring::{Entry, Ring};
 use crate::hone::{params, text};
-use crate::kglue::event::{HoneEvent, HoneStats};
+use crate::kglue::event::{HoneEvent, HoneStats, PacketEvent, PACKET_HEAD};
 use crate::kglue::irqlock::IrqSpinLock;
-use crate::kglue::stream::{hone_notify_snapshot, hone_notify_stats, HoneSource};
+use crate::kglue::stream::{hone_notify_snapshot, hone_notify_stats, HoneSource, WholePackets};
 use crate::kglue::subscription::{Subscriber, Subscription};
 use crate::{config, shim};
 
@@ -191,6 +191,52 @@ impl Subscriber<HoneEvent> for RingFeeder {
     }
 }
 
+/// The user buffer of a `read`, filled from its start.
+struct UserOut {
+    addr: usize,
+    len: usize,
+}
+
+impl UserOut {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.addr += n;
+        self.len -= n;
+    }
+
+    /// Copies all of `data` (no more than `len()` bytes).
+    fn write_slice(&mut self, data: &[u8]) -> Result {
+        UserSlice::new(self.addr, data.len()).writer().write_slice(data)?;
+        self.advance(data.len());
+        Ok(())
+    }
+
+    /// Copies `n` bytes (no more than `len()`) of `packet` from `off` after its network header.
+    fn write_packet(&mut self, packet: &PacketEvent, off: usize, n: usize) -> Result {
+        let off = u32::try_from(off).map_err(|_| EINVAL)?;
+        let len = u32::try_from(n).map_err(|_| EINVAL)?;
+        packet.copy_to_user(off, self.addr, len)?;
+        self.advance(n);
+        Ok(())
+    }
+}
+
+/// The bytes of the record in a stream's buffer that go from a packet's own buffer straight to
+/// the reader: a whole packet is not copied through the formatting buffer.
+struct Hole {
+    /// Where in the record the packet's bytes go.
+    at: usize,
+    len: usize,
+    packet: Arc<PacketEvent>,
+}
+
 /// What a reader's `read` works through, under its mutex.
 struct Stream {
     /// The section's statistics block (or TAIL line) is to be sent: a restart was asked for.
@@ -206,20 +252,45 @@ struct Stream {
     /// Processes (and their sockets) running when the section started.
     snapshot: KVec<HoneEvent>,
     snapshot_next: usize,
-    /// The record being sent, `buf[sent..len]` still to go.
+    /// The record being sent, `buf[sent..len]` still to go, except for its hole if it has one.
     buf: KVVec<u8>,
     len: usize,
     sent: usize,
+    hole: Option<Hole>,
+    /// A record taken from the stream that did not fit in the batch: the next batch opens with it.
+    held_back: Option<Next>,
     open_ns: u64,
     snaplen: u32,
+    /// Held while this reader's snaplen needs more of a packet than its first `PACKET_HEAD` bytes.
+    whole: Option<WholePackets>,
     /// Events this reader delivered, by class.
     delivered: Counts,
+}
+
+/// Whether a reader needs whole packets kept (PCAP-NG with a snaplen over `PACKET_HEAD`, or
+/// none); the text format shows headers only.
+fn wants_whole(format: Format, snaplen: u32) -> bool {
+    format == Format::Pcapng && (snaplen == 0 || snaplen > PACKET_HEAD)
+}
+
+/// What a stream sends next (formatted by `next_record`).
+enum Next {
+    /// The section's statistics.
+    Tail(SectionStats),
+    /// A section header.
+    Head,
+    /// A process, socket or packet.
+    Event(HoneEvent),
+    /// The ring overflowed: the gap, and this reader's drops so far.
+    Lost(Counts, Counts),
 }
 
 /// What `next_record` produced.
 enum Produced {
     /// A record is in the buffer.
     Record,
+    /// The next record does not fit after those in the buffer: it waits for the next batch.
+    Full,
     /// The end of the section: this read must end here.
     EndOfSection,
     /// Nothing to send.
@@ -349,8 +420,11 @@ impl Reader {
             buf: KVVec::from_elem(0u8, FORMAT_BUF, GFP_KERNEL)?,
             len: 0,
             sent: 0,
+            hole: None,
+            held_back: None,
             open_ns: mono_ns(),
             snaplen: cfg.snaplen,
+            whole: wants_whole(format, cfg.snaplen).then(WholePackets::want),
             delivered: Counts::default(),
         };
         KBox::pin_init(
@@ -367,6 +441,7 @@ impl Reader {
     fn readable(&self) -> bool {
         let s = self.stream.lock();
         s.sent < s.len
+            || s.held_back.is_some()
             || s.tail_pending
             || s.eof_pending
             || s.head_pending
@@ -374,7 +449,7 @@ impl Reader {
             || self.shared.has_events()
     }
 
-    fn read(&self, out: &mut UserSliceWriter, nonblock: bool) -> Result<usize> {
+    fn read(&self, out: &mut UserOut, nonblock: bool) -> Result<usize> {
         loop {
             {
                 let mut s = self.stream.lock();
@@ -403,29 +478,63 @@ impl Reader {
     }
 
     /// Copies records into `out` until it is full, nothing is left, or the section ends (then
-    /// the second value is true); a record that does not fit is continued by the next read.
-    fn fill(&self, s: &mut Stream, out: &mut UserSliceWriter) -> Result<(usize, bool)> {
+    /// the second value is true, with nothing copied); a record that does not fit is continued
+    /// by the next read.
+    fn fill(&self, s: &mut Stream, out: &mut UserOut) -> Result<(usize, bool)> {
         let mut copied = 0;
         loop {
             if s.sent < s.len {
-                let chunk = (s.len - s.sent).min(out.len());
+                // Up to the hole, through the hole, or after it.
+                let (end, in_hole) = match &s.hole {
+                    Some(h) if s.sent < h.at => (h.at, false),
+                    Some(h) if s.sent < h.at + h.len => (h.at + h.len, true),
+                    _ => (s.len, false),
+                };
+                let chunk = (end - s.sent).min(out.len());
                 if chunk == 0 {
                     break;
                 }
-                if let Err(e) = out.write_slice(&s.buf[s.sent..s.sent + chunk]) {
+                let written = match &s.hole {
+                    Some(h) if in_hole => out.write_packet(&h.packet, s.sent - h.at, chunk),
+                    _ => out.write_slice(&s.buf[s.sent..s.sent + chunk]),
+                };
+                if let Err(e) = written {
                     return if copied > 0 { Ok((copied, false)) } else { Err(e) };
                 }
                 s.sent += chunk;
                 copied += chunk;
+                if s.sent == s.len {
+                    // Sent: the packet's buffer can go.
+                    s.hole = None;
+                }
                 continue;
             }
             if out.is_empty() {
                 break;
             }
-            match self.next_record(s)? {
-                Produced::Record => {}
-                Produced::EndOfSection => return Ok((copied, true)),
-                Produced::Nothing => break,
+            // All formatted records are sent: format the next batch, as many records as the
+            // reader asked for and the buffer holds, so that one copy sends them all. A record
+            // with a hole ends its batch.
+            s.len = 0;
+            s.sent = 0;
+            s.hole = None;
+            let mut end_of_section = false;
+            while s.len < out.len() && s.hole.is_none() {
+                match self.next_record(s) {
+                    Ok(Produced::Record) => {}
+                    Ok(Produced::Full | Produced::Nothing) => break,
+                    Ok(Produced::EndOfSection) => {
+                        end_of_section = true;
+                        break;
+                    }
+                    // Nothing taken from the stream is lost: what is formatted goes first.
+                    Err(e) if copied == 0 && s.len == 0 => return Err(e),
+                    Err(_) => break,
+                }
+            }
+            if s.len == 0 {
+                // The end of the section is reported once everything before it is sent.
+                return Ok((copied, end_of_section));
             }
         }
         Ok((copied, false))
@@ -444,19 +553,14 @@ impl Reader {
         }
     }
 
-    /// Formats the next record into the stream's buffer.
-    fn next_record(&self, s: &mut Stream) -> Result<Produced> {
-        enum Next {
-            Tail(SectionStats),
-            Head,
-            Event(HoneEvent),
-            Lost(Counts, Counts),
-        }
+    /// Takes what the stream sends next, in order: a section's statistics, its header, the
+    /// snapshot, then the ring; `None` at the end of a section or when nothing is left.
+    fn take_next(&self, s: &mut Stream) -> Result<Option<Next>> {
         let next = if s.tail_pending {
             s.tail_pending = false;
             Next::Tail(self.section_stats(s))
         } else if s.eof_pending {
-            return Ok(Produced::EndOfSection);
+            return Ok(None);
         } else if s.head_pending {
             s.head_pending = false;
             s.in_section = true;
@@ -477,7 +581,7 @@ impl Reader {
         } else {
             let mut q = self.shared.queue.lock();
             match q.ring.pop() {
-                None => return Ok(Produced::Nothing),
+                None => return Ok(None),
                 Some(Entry::Event(ev)) => Next::Event(ev),
                 Some(Entry::Lost(gap)) => Next::Lost(gap, q.ring.dropped()),
             }
@@ -486,10 +590,25 @@ impl Reader {
             s.delivered.bump(ev.class());
             count(&TOTALS.delivered[ev.class() as usize]);
         }
+        Ok(Some(next))
+    }
+
+    /// Formats the next record into the stream's buffer, after the records already there.
+    fn next_record(&self, s: &mut Stream) -> Result<Produced> {
+        let next = match s.held_back.take() {
+            Some(next) => next,
+            None => match self.take_next(s)? {
+                Some(next) => next,
+                None if s.eof_pending => return Ok(Produced::EndOfSection),
+                None => return Ok(Produced::Nothing),
+            },
+        };
         let cfg = config();
         let open_ns = s.open_ns;
         let snaplen = s.snaplen;
-        let mut c = Cursor::new(&mut s.buf);
+        let start = s.len;
+        let mut hole = None;
+        let mut c = Cursor::new(&mut s.buf[start..]);
         let written: Result<(), Full> = match (self.format, &next) {
             (Format::Pcapng, Next::Tail(st)) => pcapng::section_statistics(&mut c, wall_ns(mono_ns()), st),
             (Format::Text, Next::Tail(_)) => text::tail(&mut c, open_ns),
@@ -511,9 +630,13 @@ impl Reader {
             }
             (Format::Text, Next::Event(HoneEvent::Socket(e))) => text::socket(&mut c, e.ts_ns, &e.record),
             (Format::Pcapng, Next::Event(HoneEvent::Packet(p))) => {
-                let caplen = pcapng::captured_len(p.record.len.min(MAX_CAPTURE), snaplen);
+                let caplen = pcapng::captured_len(p.record.len.min(MAX_CAPTURE), snaplen).min(p.held());
+                if caplen > PACKET_HEAD {
+                    // Sent from the packet's buffer: the formatting buffer keeps zeros there.
+                    hole = Some(Hole { at: pcapng::EPB_DATA_OFFSET, len: caplen as usize, packet: p.clone() });
+                }
                 pcapng::packet_block(&mut c, &p.record, wall_ns(p.ts_ns), caplen, |d| {
-                    if p.copy(0, d) {
+                    if hole.is_some() || p.copy(0, d) {
                         Ok(())
                     } else {
                         Err(Full)
@@ -522,7 +645,7 @@ impl Reader {
             }
             (Format::Text, Next::Event(HoneEvent::Packet(p))) => {
                 let mut header = [0u8; 128];
-                let n = (p.record.len as usize).min(header.len());
+                let n = (p.held() as usize).min(header.len());
                 let header = if p.copy(0, &mut header[..n]) { &header[..n] } else { &header[..0] };
                 text::packet(&mut c, p.ts_ns, &p.record, header)
             }
@@ -530,11 +653,24 @@ impl Reader {
             (Format::Text, Next::Lost(gap, _)) => text::lost(&mut c, mono_ns(), gap),
         };
         let len = c.len();
-        // A record larger than the buffer cannot happen (see FORMAT_BUF); should it, the
-        // partial bytes are not sent and the stream stays well-formed.
-        s.len = if written.is_ok() { len } else { 0 };
-        s.sent = 0;
-        Ok(Produced::Record)
+        match written {
+            Ok(()) => {
+                s.len = start + len;
+                if let Some(mut h) = hole {
+                    h.at += start;
+                    s.hole = Some(h);
+                }
+                Ok(Produced::Record)
+            }
+            // It goes first into the next batch, in an empty buffer.
+            Err(Full) if start > 0 => {
+                s.held_back = Some(next);
+                Ok(Produced::Full)
+            }
+            // A record larger than the whole buffer cannot happen (see FORMAT_BUF); should it,
+            // its partial bytes are not sent and the stream stays well-formed.
+            Err(Full) => Ok(Produced::Record),
+        }
     }
 
     /// Tells blocked readers and pollers that the stream has something new to send.
@@ -568,6 +704,11 @@ impl Reader {
                 let snaplen = params::check_range(v, params::MAX_SNAPLEN).map_err(|_| EINVAL)?;
                 let mut s = self.stream.lock();
                 s.snaplen = snaplen;
+                if !wants_whole(self.format, snaplen) {
+                    s.whole = None;
+                } else if s.whole.is_none() {
+                    s.whole = Some(WholePackets::want());
+                }
                 s.head_pending = true;
                 drop(s);
                 self.kick();
@@ -661,7 +802,7 @@ pub(crate) unsafe extern "C" fn hone_reader_read(reader: *mut c_void, buf: *mut 
     }
     // SAFETY: guaranteed by the caller.
     let reader = unsafe { reader_ref(reader) };
-    let mut out = UserSlice::new(buf as usize, len).writer();
+    let mut out = UserOut { addr: buf as usize, len };
     match reader.read(&mut out, nonblock) {
         Ok(n) => n as isize,
         Err(e) => e.to_errno() as isize,

@@ -45,9 +45,22 @@ impl ProcessEvent {
     }
 }
 
-/// A packet, kept as a clone of the kernel's `sk_buff` (sharing its data, no copy).
+/// Bytes of a packet an event keeps when no subscriber wants whole packets: more than a
+/// snaplen of 96 needs, and the 128 bytes of headers the text format decodes.
+pub const PACKET_HEAD: u32 = 256;
+
+/// What an event keeps of its packet.
+enum PacketData {
+    /// A clone of the kernel's `sk_buff`, sharing its data (no copy).
+    Clone(*mut kernel::bindings::sk_buff),
+    /// A copy of the packet's first `len` bytes, the kernel's buffer left alone.
+    Head { len: u32, bytes: [u8; PACKET_HEAD as usize] },
+}
+
+/// A packet: a clone of the kernel's `sk_buff` when whole packets are wanted, else a copy of
+/// its first [`PACKET_HEAD`] bytes.
 pub struct PacketEvent {
-    skb: *mut kernel::bindings::sk_buff,
+    data: PacketData,
     /// Monotonic time the packet passed the hook, in ns.
     pub ts_ns: u64,
     /// Direction, connection, process and length.
@@ -55,30 +68,89 @@ pub struct PacketEvent {
 }
 
 impl PacketEvent {
-    /// Keeps a clone of `skb`; `None` if memory is short.
+    /// Keeps a clone of `skb` if `whole`, else a copy of its head; `None` if memory is short.
     ///
     /// # Safety
     ///
     /// `skb` must be a valid packet for the duration of the call.
-    pub unsafe fn new(skb: *mut kernel::bindings::sk_buff, ts_ns: u64, record: PacketRecord) -> Option<Self> {
-        // SAFETY: the caller guarantees `skb`; the clone is ours until `drop`.
-        let skb = unsafe { crate::shim::hone_skb_clone(skb) };
-        (!skb.is_null()).then_some(PacketEvent { skb, ts_ns, record })
+    pub unsafe fn new(skb: *mut kernel::bindings::sk_buff, ts_ns: u64, record: PacketRecord, whole: bool) -> Option<Self> {
+        let data = if whole {
+            // SAFETY: the caller guarantees `skb`; the clone is ours until `drop`.
+            let skb = unsafe { crate::shim::hone_skb_clone(skb) };
+            if skb.is_null() {
+                return None;
+            }
+            PacketData::Clone(skb)
+        } else {
+            let len = record.len.min(PACKET_HEAD);
+            let mut bytes = [0u8; PACKET_HEAD as usize];
+            // SAFETY: the caller guarantees `skb`; `bytes` is valid for `len` bytes.
+            let copied = unsafe { crate::shim::hone_skb_copy(skb, 0, bytes.as_mut_ptr().cast(), len) } == 0;
+            PacketData::Head { len: if copied { len } else { 0 }, bytes }
+        };
+        Some(PacketEvent { data, ts_ns, record })
     }
 
-    /// Copies `buf.len()` bytes of the packet, starting `off` bytes after its network header.
+    /// How many of the packet's bytes (from its network header) the event holds.
+    pub fn held(&self) -> u32 {
+        match &self.data {
+            PacketData::Clone(_) => self.record.len,
+            PacketData::Head { len, .. } => *len,
+        }
+    }
+
+    /// Copies `buf.len()` bytes of the packet, starting `off` bytes after its network header;
+    /// false if the event does not hold them.
     pub fn copy(&self, off: u32, buf: &mut [u8]) -> bool {
         let Ok(len) = u32::try_from(buf.len()) else { return false };
-        // The copy checks the bounds against the packet.
-        // SAFETY: `self.skb` is our clone and `buf` is valid for `len` bytes.
-        unsafe { crate::shim::hone_skb_copy(self.skb, off, buf.as_mut_ptr().cast(), len) == 0 }
+        match &self.data {
+            // The copy checks the bounds against the packet.
+            // SAFETY: `skb` is our clone and `buf` is valid for `len` bytes.
+            PacketData::Clone(skb) => unsafe { crate::shim::hone_skb_copy(*skb, off, buf.as_mut_ptr().cast(), len) == 0 },
+            PacketData::Head { len: held, bytes } => {
+                match off.checked_add(len).filter(|&end| end <= *held) {
+                    Some(end) => {
+                        buf.copy_from_slice(&bytes[off as usize..end as usize]);
+                        true
+                    }
+                    None => false,
+                }
+            }
+        }
+    }
+}
+
+impl PacketEvent {
+    /// Copies `len` bytes of the packet, starting `off` bytes after its network header, to user
+    /// memory at `addr`: a clone's data goes from the kernel's buffer straight to the reader.
+    /// `EFAULT` if the user memory is bad or the event does not hold those bytes.
+    pub fn copy_to_user(&self, off: u32, addr: usize, len: u32) -> Result {
+        match &self.data {
+            PacketData::Clone(skb) => {
+                // `hone_skb_copy_to_user` checks the bounds against the packet, and the user
+                // range with `access_ok`, and copies with the fault-handling user copy.
+                // SAFETY: `skb` is our clone.
+                let ret = unsafe { crate::shim::hone_skb_copy_to_user(*skb, off, addr as *mut core::ffi::c_void, len) };
+                if ret == 0 {
+                    Ok(())
+                } else {
+                    Err(EFAULT)
+                }
+            }
+            PacketData::Head { len: held, bytes } => {
+                let end = off.checked_add(len).filter(|&end| end <= *held).ok_or(EFAULT)?;
+                kernel::uaccess::UserSlice::new(addr, len as usize).writer().write_slice(&bytes[off as usize..end as usize])
+            }
+        }
     }
 }
 
 impl Drop for PacketEvent {
     fn drop(&mut self) {
-        // SAFETY: the clone was made by `new` and is freed once, here.
-        unsafe { crate::shim::hone_skb_free(self.skb) };
+        if let PacketData::Clone(skb) = self.data {
+            // SAFETY: the clone was made by `new` and is freed once, here.
+            unsafe { crate::shim::hone_skb_free(skb) };
+        }
     }
 }
 

@@ -236,6 +236,10 @@ pub fn packet_comment(c: &mut Cursor<'_>, rec: &PacketRecord) -> Result<(), Full
     Ok(())
 }
 
+/// Where a packet's captured bytes start in the Enhanced Packet Block of [`packet_block`]: after
+/// the type, length, interface, timestamp, captured and original lengths.
+pub const EPB_DATA_OFFSET: usize = 28;
+
 /// Enhanced Packet Block on interface 0 (timestamp in ns) with options 1 (the comment of
 /// [`packet_comment`], when there is one), 257 (connection id), 258 (pid), 8
 /// (`epb_processid_threadid`: pid, then the sending thread or 0), each when known, and 2
@@ -682,6 +686,8 @@ mod tests {
             prop_assert_eq!(back, PacketRecord { comm: Default::default(), ..rec });
             prop_assert_eq!(ts_back, ts);
             prop_assert_eq!(bytes, &data[..caplen as usize]);
+            // Where readers send the packet's bytes from its own buffer instead.
+            prop_assert_eq!(&b[EPB_DATA_OFFSET..EPB_DATA_OFFSET + caplen as usize], &data[..caplen as usize]);
         }
 
         #[test]

@@ -15,6 +15,7 @@
 #include <linux/timekeeping.h>
 #include <linux/tracepoint.h>
 #include <linux/uidgid.h>
+#include <linux/uio.h>
 #include <linux/user_namespace.h>
 #include <linux/wait.h>
 
@@ -163,6 +164,16 @@ u32 hone_skb_len(struct sk_buff *skb)
 int hone_skb_copy(struct sk_buff *skb, u32 off, void *buf, u32 len)
 {
 	return skb_copy_bits(skb, skb_network_offset(skb) + off, buf, len);
+}
+
+int hone_skb_copy_to_user(struct sk_buff *skb, u32 off, void __user *to, u32 len)
+{
+	struct iov_iter iter;
+	int ret = import_ubuf(ITER_DEST, to, len, &iter);
+
+	if (ret)
+		return ret;
+	return skb_copy_datagram_iter(skb, skb_network_offset(skb) + off, &iter, len);
 }
 
 u32 hone_sock_ino(struct sock *sk)

@@ -83,6 +83,11 @@ u32 hone_skb_len(struct sk_buff *skb);
 /* Copies len bytes starting off bytes after the network header; 0 or -errno. */
 int hone_skb_copy(struct sk_buff *skb, u32 off, void *buf, u32 len);
 /*
+ * Copies len bytes of a packet, starting off bytes after its network header, to user memory at
+ * to: 0, or -EFAULT if the user memory is bad or the packet shorter.
+ */
+int hone_skb_copy_to_user(struct sk_buff *skb, u32 off, void __user *to, u32 len);
+/*
  * Inode number of the socket's file (what ss and /proc/<pid>/fd show); 0 for a socket with no
  * file (closed) and for the kernel's own sockets.
  */
