@@ -10,6 +10,8 @@
 # (tests/kernel/bench.config), as distributions ship theirs; HONE_KERNEL_CONFIG overrides.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# Whole-packet captures of gigabits per second go to tmpfs in the guest: give it room.
+export HONE_VM_MEMORY=${HONE_VM_MEMORY:-8G}
 export HONE_KERNEL_CONFIG=${HONE_KERNEL_CONFIG:-tests/kernel/hone-test.config tests/kernel/bench.config}
 rounds=${BENCH_ROUNDS:-5}
 seconds=${BENCH_SECONDS:-2}
