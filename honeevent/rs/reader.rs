@@ -70,7 +70,7 @@ enum Format {
     Text,
 }
 
-type Slots = KVVec<Option<Entry<HoneEvent>>>;
+type Slots = KVVec<Option<HoneEvent>>;
 
 /// Which packets a reader does not want.
 #[derive(Default)]
@@ -391,7 +391,7 @@ impl Reader {
         let cfg = config();
         let format = if minor == 1 { Format::Text } else { Format::Pcapng };
         let bytes = (bindings::PAGE_SIZE as usize) << cfg.pageorder;
-        let n = bytes / core::mem::size_of::<Option<Entry<HoneEvent>>>();
+        let n = bytes / core::mem::size_of::<Option<HoneEvent>>();
         let mut slots = Slots::with_capacity(n, GFP_KERNEL)?;
         for _ in 0..n {
             slots.push(None, GFP_KERNEL)?;

@@ -259,7 +259,7 @@ def test_loss_under_fork_storm():
     recs = parse_text(data)
     delivered = sum(1 for r in recs if r.get("pid") in storm and r["tag"] in ("FORK", "EXIT"))
     lost = sum(r["process"] for r in recs if r["tag"] == "LOST")
-    R.check("a 128-slot ring under a fork storm drops events and says so", lost > 0 and delivered < 2 * n,
+    R.check("a 256-slot ring (pageorder=0) under a fork storm drops events and says so", lost > 0 and delivered < 2 * n,
             f"delivered {delivered}, lost {lost}")
     R.check("every storm event is either delivered or counted as lost",
             2 * n <= delivered + lost <= 2 * n + 50, f"delivered {delivered} + lost {lost} vs {2 * n}")

@@ -3,15 +3,21 @@
 //! A reader's bounded event queue, which counts what it has to drop and marks where.
 //!
 //! When the ring is full the newest event is dropped (tail drop) and counted by class. The next
-//! time there is room for both, a [`Entry::Lost`] marker carrying the counts of that gap is queued
-//! ahead of the event that follows it, so the reader sees the loss at the point where it
-//! happened. A gap that is still open when the ring runs empty is reported by [`Ring::pop`]
-//! straight away.
+//! event that is queued after such a gap carries a loss mark with the counts of that gap, so the
+//! reader gets a [`Entry::Lost`] at the point where the loss happened. A gap that is still open
+//! when the ring runs empty is reported by [`Ring::pop`] straight away.
+//!
+//! Slots hold events only (for the kernel's events, 16 bytes each): loss marks live in a short
+//! queue of their own ([`LOSS_MARKS`]), so they take no room from events. While that queue is
+//! full, an event that would need a new mark is dropped too, and counted in the open gap.
 
 use super::record::{Class, Counts};
 use core::ops::DerefMut;
 
-/// One queued item.
+/// How many gaps can wait in a ring at once, each before the event that followed it.
+pub const LOSS_MARKS: usize = 32;
+
+/// One item taken from the ring.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Entry<T> {
     /// An event.
@@ -20,37 +26,54 @@ pub enum Entry<T> {
     Lost(Counts),
 }
 
-/// A first-in first-out ring over caller-provided slots.
-pub struct Ring<T, S: DerefMut<Target = [Option<Entry<T>>]>> {
+/// A gap closed by a queued event: its counts, and the sequence number of that event.
+#[derive(Clone, Copy, Default)]
+struct LossMark {
+    before: u64,
+    gap: Counts,
+}
+
+/// A first-in first-out ring of events over caller-provided slots.
+pub struct Ring<T, S: DerefMut<Target = [Option<T>]>> {
     slots: S,
     head: usize,
     len: usize,
+    /// Sequence number of the event at `head` (events taken so far).
+    taken: u64,
+    /// Drops since the last queued event, not yet marked.
     gap: Counts,
+    /// Closed gaps, oldest first: `marks[(marks_head + i) % LOSS_MARKS]` for `i < marks_len`.
+    marks: [LossMark; LOSS_MARKS],
+    marks_head: usize,
+    marks_len: usize,
     dropped: Counts,
 }
 
-impl<T, S: DerefMut<Target = [Option<Entry<T>>]>> Ring<T, S> {
-    /// A ring using `slots` (all `None`) as storage; `None` if there are fewer than two slots,
-    /// since a loss marker and the event after it must both fit.
+impl<T, S: DerefMut<Target = [Option<T>]>> Ring<T, S> {
+    /// A ring using `slots` (all `None`, at least one) as storage.
     pub fn new(slots: S) -> Option<Self> {
-        if slots.len() < 2 || slots.iter().any(Option::is_some) {
+        if slots.is_empty() || slots.iter().any(Option::is_some) {
             return None;
         }
         Some(Ring {
             slots,
             head: 0,
             len: 0,
+            taken: 0,
             gap: Counts::default(),
+            marks: [LossMark::default(); LOSS_MARKS],
+            marks_head: 0,
+            marks_len: 0,
             dropped: Counts::default(),
         })
     }
 
-    /// How many entries fit.
+    /// How many events fit.
     pub fn capacity(&self) -> usize {
         self.slots.len()
     }
 
-    /// How many entries are queued.
+    /// How many events are queued.
     pub fn len(&self) -> usize {
         self.len
     }
@@ -65,43 +88,46 @@ impl<T, S: DerefMut<Target = [Option<Entry<T>>]>> Ring<T, S> {
         self.dropped
     }
 
-    fn put(&mut self, entry: Entry<T>) {
-        let cap = self.slots.len();
-        let at = (self.head + self.len) % cap;
-        self.slots[at] = Some(entry);
-        self.len += 1;
-    }
-
     /// Queues `event`, or gives it back (counted as dropped) when the ring is full.
     pub fn push(&mut self, event: T, class: Class) -> Result<(), T> {
-        let free = self.slots.len() - self.len;
-        let needed = if self.gap.is_zero() { 1 } else { 2 };
-        if free < needed {
+        let cap = self.slots.len();
+        let needs_mark = !self.gap.is_zero();
+        if self.len == cap || (needs_mark && self.marks_len == LOSS_MARKS) {
             self.gap.bump(class);
             self.dropped.bump(class);
             return Err(event);
         }
-        if !self.gap.is_zero() {
-            let gap = core::mem::take(&mut self.gap);
-            self.put(Entry::Lost(gap));
+        if needs_mark {
+            let at = (self.marks_head + self.marks_len) % LOSS_MARKS;
+            self.marks[at] = LossMark { before: self.taken + self.len as u64, gap: core::mem::take(&mut self.gap) };
+            self.marks_len += 1;
         }
-        self.put(Entry::Event(event));
+        let at = (self.head + self.len) % cap;
+        self.slots[at] = Some(event);
+        self.len += 1;
         Ok(())
     }
 
-    /// Takes the oldest entry; a loss not yet followed by any event is reported once the queue
-    /// has drained.
+    /// Takes the oldest entry: a gap's loss mark comes just before the event queued after it,
+    /// and a loss not yet followed by any event is reported once the queue has drained.
     pub fn pop(&mut self) -> Option<Entry<T>> {
+        if self.marks_len > 0 && self.marks[self.marks_head].before == self.taken {
+            let mark = self.marks[self.marks_head];
+            self.marks_head = (self.marks_head + 1) % LOSS_MARKS;
+            self.marks_len -= 1;
+            return Some(Entry::Lost(mark.gap));
+        }
         if self.len == 0 {
             if self.gap.is_zero() {
                 return None;
             }
             return Some(Entry::Lost(core::mem::take(&mut self.gap)));
         }
-        let entry = self.slots[self.head].take();
+        let event = self.slots[self.head].take();
         self.head = (self.head + 1) % self.slots.len();
         self.len -= 1;
-        entry
+        self.taken += 1;
+        event.map(Entry::Event)
     }
 }
 
@@ -112,16 +138,17 @@ mod tests {
     use std::collections::VecDeque;
     use std::vec::Vec;
 
-    fn ring(n: usize) -> Ring<u32, Vec<Option<Entry<u32>>>> {
+    fn ring(n: usize) -> Ring<u32, Vec<Option<u32>>> {
         Ring::new((0..n).map(|_| None).collect()).unwrap()
     }
 
     #[test]
-    fn rejects_tiny_or_dirty_storage() {
-        let one: Vec<Option<Entry<u32>>> = (0..1).map(|_| None).collect();
-        assert!(Ring::new(one).is_none());
-        let dirty = std::vec![None, Some(Entry::Event(1u32))];
+    fn rejects_empty_or_dirty_storage() {
+        let none: Vec<Option<u32>> = Vec::new();
+        assert!(Ring::new(none).is_none());
+        let dirty = std::vec![None, Some(1u32)];
         assert!(Ring::new(dirty).is_none());
+        assert!(Ring::new(std::vec![None::<u32>]).is_some());
     }
 
     #[test]
@@ -133,36 +160,56 @@ mod tests {
         assert_eq!(r.push(4, Class::Process), Err(4));
         assert_eq!(r.push(5, Class::Packet), Err(5));
         assert_eq!(r.pop(), Some(Entry::Event(1)));
-        // One slot free is not enough for marker + event.
-        assert_eq!(r.push(6, Class::Socket), Err(6));
+        // The mark takes no slot: one free slot is enough to close the gap.
+        r.push(6, Class::Socket).unwrap();
+        assert_eq!(r.push(7, Class::Process), Err(7));
         assert_eq!(r.pop(), Some(Entry::Event(2)));
-        r.push(7, Class::Process).unwrap();
         assert_eq!(r.pop(), Some(Entry::Event(3)));
-        assert_eq!(r.pop(), Some(Entry::Lost(Counts([1, 1, 1]))));
-        assert_eq!(r.pop(), Some(Entry::Event(7)));
-        assert_eq!(r.pop(), None);
-        assert_eq!(r.dropped(), Counts([1, 1, 1]));
-    }
-
-    #[test]
-    fn reports_an_open_gap_when_drained() {
-        let mut r = ring(2);
-        r.push(1, Class::Process).unwrap();
-        r.push(2, Class::Process).unwrap();
-        assert!(r.push(3, Class::Process).is_err());
-        assert_eq!(r.pop(), Some(Entry::Event(1)));
-        assert_eq!(r.pop(), Some(Entry::Event(2)));
+        assert_eq!(r.pop(), Some(Entry::Lost(Counts([1, 0, 1]))));
+        assert_eq!(r.pop(), Some(Entry::Event(6)));
         assert!(!r.is_empty());
         assert_eq!(r.pop(), Some(Entry::Lost(Counts([1, 0, 0]))));
         assert!(r.is_empty());
         assert_eq!(r.pop(), None);
+        assert_eq!(r.dropped(), Counts([2, 0, 1]));
+    }
+
+    #[test]
+    fn a_full_mark_queue_drops_into_the_open_gap() {
+        let cap = LOSS_MARKS + 4;
+        let mut r = ring(cap);
+        let mut next = 0u32;
+        for _ in 0..cap {
+            r.push(next, Class::Packet).unwrap();
+            next += 1;
+        }
+        // Each round: a drop on the full ring, a pop, and the next event closes the gap.
+        for _ in 0..LOSS_MARKS {
+            assert!(r.push(next, Class::Packet).is_err());
+            assert!(matches!(r.pop(), Some(Entry::Event(_))));
+            r.push(next + 1, Class::Packet).unwrap();
+            next += 2;
+        }
+        // No mark left: the event that would need one is dropped although a slot is free.
+        assert!(r.push(next, Class::Packet).is_err());
+        assert!(matches!(r.pop(), Some(Entry::Event(_))));
+        assert_eq!(r.len(), cap - 1);
+        assert!(r.push(next + 1, Class::Packet).is_err());
+        let mut lost = 0;
+        while let Some(e) = r.pop() {
+            if let Entry::Lost(c) = e {
+                lost += c.get(Class::Packet);
+            }
+        }
+        assert_eq!(lost, LOSS_MARKS as u64 + 2);
+        assert_eq!(r.dropped().get(Class::Packet), lost);
     }
 
     proptest! {
         /// Against a model: nothing is reordered or duplicated, every event is either delivered
         /// or counted in exactly one loss marker, and markers sit where the loss happened.
         #[test]
-        fn matches_model(cap in 2usize..9, ops in proptest::collection::vec(0u8..4, 0..300)) {
+        fn matches_model(cap in 1usize..40, ops in proptest::collection::vec(0u8..4, 0..1000)) {
             let mut r = ring(cap);
             let mut next = 0u32;
             let mut out: Vec<Entry<u32>> = Vec::new();

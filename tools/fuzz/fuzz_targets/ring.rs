@@ -13,8 +13,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&size, ops)) = data.split_first() else { return };
-    let slots: Vec<Option<Entry<u32>>> = (0..usize::from(size % 16) + 2).map(|_| None).collect();
-    let mut ring = Ring::new(slots).expect("two or more slots make a ring");
+    // Up to 48 slots: rings both smaller and larger than the queue of loss marks.
+    let slots: Vec<Option<u32>> = (0..usize::from(size % 48) + 1).map(|_| None).collect();
+    let mut ring = Ring::new(slots).expect("one or more slots make a ring");
     let mut pushed = 0u32;
     let mut next_expected = 0u32;
     let mut lost_total = Counts::default();
