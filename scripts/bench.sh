@@ -5,9 +5,11 @@
 # next to no capture and tcpdump), prints the table and writes the JSON report to BENCH_JSON
 # (default bench.json). BENCH_ROUNDS (5) and BENCH_SECONDS (2) set the repetitions and the
 # length of each iperf3 test; BENCH_ROWS limits the rows (comma-separated; the baseline always
-# runs); BENCH_PROFILE names rows to profile with perf in the guest (profile-<row>.txt next to
-# the JSON report). It runs on the test kernel without lock and memory debugging
-# (tests/kernel/bench.config), as distributions ship theirs; HONE_KERNEL_CONFIG overrides.
+# runs; BENCH_ROUNDS=0 skips them for the sweep alone); BENCH_SWEEP_PAGEORDERS (comma-separated)
+# repeats the UDP rate sweep with those ring sizes; BENCH_PROFILE names rows to profile with
+# perf in the guest (profile-<row>.txt next to the JSON report). It runs on the test kernel
+# without lock and memory debugging (tests/kernel/bench.config), as distributions ship theirs;
+# HONE_KERNEL_CONFIG overrides.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 # Whole-packet captures of gigabits per second go to tmpfs in the guest: give it room.
@@ -21,7 +23,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "bench: $rounds rounds of ${seconds}-second tests in the test VM (TCG: no KVM here)" >&2
 "$repo/scripts/vm.sh" --rwdir "$work" -- \
-	"export HONE_ACCELERATOR=tcg BENCH_ROWS='${BENCH_ROWS:-}' BENCH_PROFILE='${BENCH_PROFILE:-}'; cd \$HONE_REPO/tests/vm && /usr/bin/python3 bench.py \$HONE_STAGE \$HONE_TOOLS $work/bench.json $rounds $seconds" \
+	"export HONE_ACCELERATOR=tcg BENCH_ROWS='${BENCH_ROWS:-}' BENCH_PROFILE='${BENCH_PROFILE:-}' BENCH_SWEEP_PAGEORDERS='${BENCH_SWEEP_PAGEORDERS:-}'; cd \$HONE_REPO/tests/vm && /usr/bin/python3 bench.py \$HONE_STAGE \$HONE_TOOLS $work/bench.json $rounds $seconds" \
 	2>&1 | tee "$work/console.txt" | grep --line-buffered '^bench: ' >&2 || true
 if [ ! -s "$work/bench.json" ]; then
 	echo "bench: the VM run did not finish; its console:" >&2

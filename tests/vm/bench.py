@@ -5,10 +5,11 @@
 Usage (inside the test VM, as root): bench.py STAGE TOOLS OUT.json ROUNDS SECONDS
        bench.py --report OUT.json
 
-BENCH_ROWS (comma-separated; the baseline is always measured) limits the rows; BENCH_PROFILE
-(comma-separated rows) profiles those rows once more with `perf record -a -g` while their
-traffic runs, and writes each profile's hottest symbols next to OUT.json
-(`profile-<row>.txt`).
+BENCH_ROWS (comma-separated; the baseline is always measured) limits the rows (ROUNDS 0: none,
+the sweep alone); BENCH_SWEEP_PAGEORDERS repeats the sweep with those ring sizes; BENCH_PROFILE
+(comma-separated rows, or `pktgen`/`pktgen96` for the sweep's generator at full rate with one
+reader) profiles those rows once more with `perf record -a -g` while their traffic runs, and
+writes each profile's hottest symbols next to OUT.json (`profile-<row>.txt`).
 
 Two network namespaces joined by veth (iperf3 server in one, client in the other) and loopback
 (both in the root namespace). Rows, each measured in every round, in an order rotated per round
@@ -45,7 +46,7 @@ NS_CLIENT, NS_SERVER = "hbench-c", "hbench-s"
 VETH_SERVER_IP = "10.201.0.2"
 CAPDIR = "/run/hone-bench"
 FIXED_PPS = 20000
-SWEEP_PPS = [10000, 20000, 50000, 100000, 200000]
+SWEEP_PPS = [10000, 25000, 50000, 75000, 100000, 150000, 200000]
 SINK_PORT = 9000
 
 
@@ -144,15 +145,15 @@ def hone_counters(tools):
 class Row:
     """Sets a row's capture up and takes it down."""
 
-    def __init__(self, name, modules, tools):
-        self.name, self.M, self.tools, self.procs = name, modules, tools, []
+    def __init__(self, name, modules, tools, **params):
+        self.name, self.M, self.tools, self.procs, self.params = name, modules, tools, [], params
 
     def __enter__(self):
         shutil.rmtree(CAPDIR, ignore_errors=True)
         os.makedirs(CAPDIR)
         sh("mount", "-t", "tmpfs", "-o", "size=75%", "hone-bench", CAPDIR)
         if self.name != "baseline" and self.name != "tcpdump":
-            r = self.M.load()
+            r = self.M.load(**self.params)
             if r.returncode != 0:
                 raise RuntimeError(f"modprobe: {r.stderr}")
         readers = {"reader": 1, "reader96": 1, "readers4": 4}.get(self.name, 0)
@@ -202,16 +203,16 @@ def pktgen(ctl, command):
 
 
 def generate(pps, count):
-    """`count` 64-byte UDP datagrams received by the server's veth at `pps` (as far as the
-    machine keeps up), from the kernel's packet generator, to the sink's port; the rate
-    achieved."""
+    """`count` 64-byte UDP datagrams received by the server's veth at `pps` (0: as fast as it
+    can; otherwise as far as the machine keeps up), from the kernel's packet generator, to the
+    sink's port; the rate achieved."""
     mac = json.loads(sh("ip", "-n", NS_SERVER, "-j", "link", "show", "hbs").stdout)[0]["address"]
     pktgen("pgctrl", "reset")
     pktgen("kpktgend_0", "rem_device_all")
     pktgen("kpktgend_0", "add_device hbs")
     for command in ("xmit_mode netif_receive", f"count {count}", "pkt_size 106", f"dst {VETH_SERVER_IP}",
                     "src_min 10.201.0.1", "src_max 10.201.0.1", f"dst_mac {mac}", f"udp_dst_min {SINK_PORT}",
-                    f"udp_dst_max {SINK_PORT}", "udp_src_min 9001", "udp_src_max 9001", f"ratep {pps}"):
+                    f"udp_dst_max {SINK_PORT}", "udp_src_min 9001", "udp_src_max 9001", *([f"ratep {pps}"] if pps else [])):
         pktgen("hbs", command)
     pktgen("pgctrl", "start")  # returns when all are sent
     result = sh("ip", "netns", "exec", NS_SERVER, "cat", "/proc/net/pktgen/hbs").stdout
@@ -219,34 +220,54 @@ def generate(pps, count):
     return int(m.group(1)) if m else 0
 
 
-def sweep(M, tools, seconds):
-    """With one reader (whole packets, default ring), the offered UDP rates at which Hone
-    starts to drop. The kernel's packet generator injects the datagrams at the server's veth
-    as if received (no userspace sender under TCG gets near these rates); a sink socket reads
-    them; Hone sees each at LOCAL_IN."""
-    points = []
-    sink = subprocess.Popen(["ip", "netns", "exec", NS_SERVER, sys.executable, "-c",
-                             "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-                             f"s.bind(('{VETH_SERVER_IP}', {SINK_PORT}))\nwhile True: s.recv(2048)"])
-    try:
-        with Row("reader", M, tools) as row:
-            for pps in SWEEP_PPS:
-                before = hone_counters(tools)
-                t0 = time.monotonic()
-                sent = generate(pps, pps * seconds)
-                elapsed = time.monotonic() - t0
-                time.sleep(0.5)  # the reader catches up with what is queued
-                after = hone_counters(tools)
-                seen = after["received"]["packet"] - before["received"]["packet"]
-                points.append({"offered_pps": pps, "sent_pps": sent, "seen_pps": seen / elapsed,
-                               "hone_seen": seen,
-                               "hone_dropped": sum(after["dropped"].values()) - sum(before["dropped"].values()),
-                               "hone_lost": sum(after["lost"].values()) - sum(before["lost"].values())})
-            row.results()
-    finally:
-        sink.kill()
-        sink.wait()
-    return points
+class Sink:
+    """The destination of pktgen's datagrams: a bound UDP socket in the server namespace that
+    does not read (see `sweep`)."""
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(["ip", "netns", "exec", NS_SERVER, sys.executable, "-c",
+                                      "import socket, signal\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                                      f"s.bind(('{VETH_SERVER_IP}', {SINK_PORT}))\nsignal.pause()"])
+        time.sleep(0.5)
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.kill()
+        self.proc.wait()
+        return False
+
+
+def sweep(M, tools, seconds, pageorders):
+    """With one reader (whole packets; the default ring, then each of `pageorders`), the
+    offered UDP rates at which Hone starts to drop. The kernel's packet generator injects the
+    datagrams at the server's veth as if received (no userspace sender under TCG gets near
+    these rates), to a sink socket; Hone sees each at LOCAL_IN. The sink does not read: its
+    queue overflows after LOCAL_IN, and the guest's second vCPU (pktgen spins on the first) is
+    left to the reader, as on a host whose application has cores of its own."""
+    points = {}
+    ceiling = {}
+    with Sink():
+        # What the generator reaches on this machine with no Hone module loaded, and with the
+        # reader: no rate here can be offered above these.
+        ceiling["baseline_pps"] = generate(0, 100000 * seconds)
+        with Row("reader", M, tools):
+            ceiling["reader_pps"] = generate(0, 100000 * seconds)
+        for pageorder in [None, *pageorders]:
+            with Row("reader", M, tools, **({"pageorder": pageorder} if pageorder is not None else {})):
+                with open("/sys/module/honeevent/parameters/pageorder") as f:
+                    key = f"pageorder {int(f.read())}" + (" (default)" if pageorder is None else "")
+                points[key] = []
+                for pps in SWEEP_PPS:
+                    before = hone_counters(tools)
+                    sent = generate(pps, pps * seconds)
+                    time.sleep(0.5)  # the reader catches up with what is queued
+                    after = hone_counters(tools)
+                    points[key].append({
+                        "offered_pps": pps, "sent_pps": sent,
+                        "hone_seen": after["received"]["packet"] - before["received"]["packet"],
+                        "hone_dropped": sum(after["dropped"].values()) - sum(before["dropped"].values()),
+                        "hone_lost": sum(after["lost"].values()) - sum(before["lost"].values())})
+    return points, ceiling
 
 
 def reader_memory(M, n=32):
@@ -271,16 +292,24 @@ def reader_memory(M, n=32):
             "kib_per_reader": (before - after) / n}
 
 
+PKTGEN_PROFILES = {"pktgen": "reader", "pktgen96": "reader96"}
+
+
 def profile(name, M, tools, seconds, out_dir):
-    """The row's traffic once more under `perf record -a -g`; the hottest symbols (self time)
-    to `profile-<row>.txt` in `out_dir`."""
+    """The row's traffic once more under `perf record -a -g` (`pktgen`, `pktgen96`: the
+    generator at full rate with one reader of whole packets, or at snaplen 96, as in the sweep);
+    the hottest symbols (self time) to `profile-<row>.txt` in `out_dir`."""
     data = os.path.join(CAPDIR + "-perf", f"{name}.data")
     os.makedirs(os.path.dirname(data), exist_ok=True)
-    with Row(name, M, tools):
+    generator = name in PKTGEN_PROFILES
+    with Sink(), Row(PKTGEN_PROFILES.get(name, name), M, tools):
         rec = subprocess.Popen(["perf", "record", "-q", "-a", "-g", "-e", "cpu-clock", "-F", "499", "-o", data],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1)
-        measure_traffic(seconds)
+        if generator:
+            generate(0, 100000 * seconds)
+        else:
+            measure_traffic(seconds)
         rec.send_signal(2)
         rec.wait(timeout=120)
     report = sh("perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "comm,dso,sym",
@@ -314,16 +343,12 @@ COLUMNS = [("tcp1_veth_mbps", "TCP 1 veth"), ("tcp4_veth_mbps", "TCP 4 veth"), (
            ("tcp4_lo_mbps", "TCP 4 lo"), ("udp_fixed_rx_pps", "UDP fixed"), ("udp_max_rx_pps", "UDP max")]
 
 
-def table(report):
-    """The report as text: per row and column the median, its ratio to the baseline's median
-    in the same run, and the spread (min-max) in percent of the median."""
-    rows, base = report["rows"], report["rows"]["baseline"]
-    m = report["machine"]
-    lines = [f"Hone benchmark: {report['rounds']} rounds of {report['seconds_per_test']} s per test; "
-             f"{m['cpus']} CPUs, {m['cpu_model']}, kernel {m['kernel']}, "
-             f"{'virtual machine' if m['hypervisor'] else 'bare metal'} ({m.get('accelerator', '?')})",
-             "Throughput in Mbit/s (TCP) and received packets/s (UDP, 64-byte payloads, fixed rate "
-             f"{report['fixed_pps']} pkt/s offered); each cell: median, ratio to baseline, spread.", ""]
+def throughput_table(rows, fixed_pps):
+    """The rows' lines: per column the median, its ratio to the baseline's median in the same
+    run, and the spread (min-max) in percent of the median; then the added cost per packet."""
+    base = rows["baseline"]
+    lines = ["Throughput in Mbit/s (TCP) and received packets/s (UDP, 64-byte payloads, fixed rate "
+             f"{fixed_pps} pkt/s offered); each cell: median, ratio to baseline, spread.", ""]
     head = f"{'row':<10}" + "".join(f"{title:>22}" for _, title in COLUMNS) + f"{'reader CPU s':>14}{'dropped':>10}{'lost':>8}"
     lines.append(head)
     for name, row in rows.items():
@@ -343,12 +368,28 @@ def table(report):
         pps = row["udp_max_rx_pps"]["median"]
         lines.append(f"added cost per packet ({name}): {1e9 / pps - 1e9 / b:.0f} ns (from the UDP max-rate medians)")
     lines.append("")
-    lines.append("UDP rate sweep with one reader (64-byte payloads, pktgen into the veth):")
-    for p in report["udp_sweep_one_reader"]:
-        lines.append(f"  offered {p['offered_pps']:>7} pkt/s: generated {p['sent_pps']:>8.0f}/s, Hone saw {p['seen_pps']:>8.0f}/s "
-                     f"({p['hone_seen']} packets), dropped {p['hone_dropped']}, lost {p['hone_lost']}")
-    first = next((p["offered_pps"] for p in report["udp_sweep_one_reader"] if p["hone_dropped"] or p["hone_lost"]), None)
-    lines.append(f"  drops begin at: {first if first else 'no drop at any rate tried'}")
+    return lines
+
+
+def table(report):
+    """The report as text: the rows' table (if rounds were run), the sweep, the memory."""
+    rows, m = report["rows"], report["machine"]
+    lines = [f"Hone benchmark: {report['rounds']} rounds of {report['seconds_per_test']} s per test; "
+             f"{m['cpus']} CPUs, {m['cpu_model']}, kernel {m['kernel']}, "
+             f"{'virtual machine' if m['hypervisor'] else 'bare metal'} ({m.get('accelerator', '?')})"]
+    if rows:
+        lines += throughput_table(rows, report["fixed_pps"])
+    for ring, points in report["udp_sweep_one_reader"].items():
+        lines.append(f"UDP rate sweep with one reader, {ring} (64-byte payloads, pktgen into the veth):")
+        for p in points:
+            lines.append(f"  offered {p['offered_pps']:>7} pkt/s: generated {p['sent_pps']:>8.0f}/s, "
+                         f"Hone saw {p['hone_seen']:>7} packets, dropped {p['hone_dropped']}, lost {p['hone_lost']}")
+        first = next((p["offered_pps"] for p in points if p["hone_dropped"] or p["hone_lost"]), None)
+        lines.append(f"  drops begin at: {first if first else 'no drop at any rate tried'}")
+    ceiling = report.get("pktgen_ceiling")
+    if ceiling:
+        lines.append(f"  the generator's own ceiling here: {ceiling['baseline_pps']} pkt/s with no Hone module loaded, "
+                     f"{ceiling['reader_pps']} pkt/s with the reader")
     mem = report["reader_memory"]
     lines.append(f"Kernel memory per reader: {mem['kib_per_reader']:.0f} KiB with pageorder={mem['pageorder']} "
                  f"(ring {mem['ring_bytes'] // 1024} KiB), measured over {mem['readers']} readers")
@@ -380,7 +421,8 @@ def main():
                 print(f"bench: round {rnd + 1}/{rounds} {name}: "
                       f"tcp1 veth {sample['tcp1_veth_mbps']:.0f} Mbit/s, udp max {sample['udp_max_rx_pps']:.0f} pkt/s",
                       flush=True)
-        sweep_points = sweep(M, tools, seconds)
+        pageorders = [int(p) for p in os.environ.get("BENCH_SWEEP_PAGEORDERS", "").split(",") if p]
+        sweep_points, ceiling = sweep(M, tools, seconds, pageorders)
         memory = reader_memory(M)
         for name in filter(None, os.environ.get("BENCH_PROFILE", "").split(",")):
             profile(name, M, tools, seconds, os.path.dirname(out_path))
@@ -389,8 +431,8 @@ def main():
             s.terminate()
         M.unload_all()
     report = {"machine": accelerator(), "rounds": rounds, "seconds_per_test": seconds, "fixed_pps": FIXED_PPS,
-              "rows": {name: summarize(samples[name]) for name in rows}, "samples": samples,
-              "udp_sweep_one_reader": sweep_points, "reader_memory": memory}
+              "rows": {name: summarize(samples[name]) for name in rows if samples[name]}, "samples": samples,
+              "udp_sweep_one_reader": sweep_points, "pktgen_ceiling": ceiling, "reader_memory": memory}
     with open(out_path, "w") as f:
         json.dump(report, f, indent=1)
     print("bench: done", flush=True)
