@@ -44,6 +44,9 @@ const MAX_CAPTURE: u32 = 65535;
 const WAKE_BATCH_SHARE: usize = 8;
 const WAKE_DELAY_MS: u32 = 5;
 
+/// A reader takes up to this many entries from its ring per lock, not one.
+const POP_BATCH: usize = 64;
+
 /// All readers together, since the module was loaded (what `GET_STATS` reports).
 struct Totals {
     readers: AtomicU32,
@@ -259,6 +262,12 @@ struct Stream {
     hole: Option<Hole>,
     /// A record taken from the stream that did not fit in the batch: the next batch opens with it.
     held_back: Option<Next>,
+    /// Entries taken from the ring under one lock and not yet sent, `popped[popped_next..popped_len]`,
+    /// and the ring's drop counts when they were taken.
+    popped: KVec<Option<Entry<HoneEvent>>>,
+    popped_next: usize,
+    popped_len: usize,
+    popped_dropped: Counts,
     open_ns: u64,
     snaplen: u32,
     /// Held while this reader's snaplen needs more of a packet than its first `PACKET_HEAD` bytes.
@@ -422,6 +431,16 @@ impl Reader {
             sent: 0,
             hole: None,
             held_back: None,
+            popped: {
+                let mut popped = KVec::with_capacity(POP_BATCH, GFP_KERNEL)?;
+                for _ in 0..POP_BATCH {
+                    popped.push(None, GFP_KERNEL)?;
+                }
+                popped
+            },
+            popped_next: 0,
+            popped_len: 0,
+            popped_dropped: Counts::default(),
             open_ns: mono_ns(),
             snaplen: cfg.snaplen,
             whole: wants_whole(format, cfg.snaplen).then(WholePackets::want),
@@ -442,6 +461,7 @@ impl Reader {
         let s = self.stream.lock();
         s.sent < s.len
             || s.held_back.is_some()
+            || s.popped_next < s.popped_len
             || s.tail_pending
             || s.eof_pending
             || s.head_pending
@@ -579,11 +599,14 @@ impl Reader {
             }
             Next::Event(ev)
         } else {
-            let mut q = self.shared.queue.lock();
-            match q.ring.pop() {
-                None => return Ok(None),
-                Some(Entry::Event(ev)) => Next::Event(ev),
-                Some(Entry::Lost(gap)) => Next::Lost(gap, q.ring.dropped()),
+            if s.popped_next == s.popped_len {
+                self.pop_batch(s);
+            }
+            let Some(entry) = s.popped.get_mut(s.popped_next).and_then(Option::take) else { return Ok(None) };
+            s.popped_next += 1;
+            match entry {
+                Entry::Event(ev) => Next::Event(ev),
+                Entry::Lost(gap) => Next::Lost(gap, s.popped_dropped),
             }
         };
         if let Next::Event(ev) = &next {
@@ -591,6 +614,20 @@ impl Reader {
             count(&TOTALS.delivered[ev.class() as usize]);
         }
         Ok(Some(next))
+    }
+
+    /// Takes up to `POP_BATCH` entries from the ring, under one lock, into `s.popped`.
+    fn pop_batch(&self, s: &mut Stream) {
+        let mut q = self.shared.queue.lock();
+        let mut n = 0;
+        while let Some(slot) = s.popped.get_mut(n) {
+            let Some(entry) = q.ring.pop() else { break };
+            *slot = Some(entry);
+            n += 1;
+        }
+        s.popped_dropped = q.ring.dropped();
+        s.popped_next = 0;
+        s.popped_len = n;
     }
 
     /// Formats the next record into the stream's buffer, after the records already there.
