@@ -294,7 +294,9 @@ def main():
             if not ok:
                 accounting_bad.append(f"cycle {cycle}: {detail}")
         if cycle % 50 == 0 or cycle == cycles:
-            print(f"stress: {cycle}/{cycles} cycles, {time.monotonic() - started:.0f} s", flush=True)
+            # Unreclaimable slab as it goes: a long run shows a growth trend before its end.
+            print(f"stress: {cycle}/{cycles} cycles, {time.monotonic() - started:.0f} s, "
+                  f"unreclaimable slab {unreclaimable_kib()} KiB", flush=True)
     elapsed = time.monotonic() - started
     stop_workers(workers)
 
