@@ -619,15 +619,9 @@ impl Reader {
     /// Takes up to `POP_BATCH` entries from the ring, under one lock, into `s.popped`.
     fn pop_batch(&self, s: &mut Stream) {
         let mut q = self.shared.queue.lock();
-        let mut n = 0;
-        while let Some(slot) = s.popped.get_mut(n) {
-            let Some(entry) = q.ring.pop() else { break };
-            *slot = Some(entry);
-            n += 1;
-        }
+        s.popped_len = q.ring.pop_into(&mut s.popped);
         s.popped_dropped = q.ring.dropped();
         s.popped_next = 0;
-        s.popped_len = n;
     }
 
     /// Formats the next record into the stream's buffer, after the records already there.

@@ -129,6 +129,19 @@ impl<T, S: DerefMut<Target = [Option<T>]>> Ring<T, S> {
         self.taken += 1;
         event.map(Entry::Event)
     }
+
+    /// Takes entries, oldest first, into `out` until it is full or the ring has nothing left,
+    /// as repeated [`Ring::pop`]s would; returns how many it wrote, from `out[0]` on. A reader
+    /// uses it to empty the ring in batches under one lock.
+    pub fn pop_into(&mut self, out: &mut [Option<Entry<T>>]) -> usize {
+        let mut n = 0;
+        for slot in out.iter_mut() {
+            let Some(entry) = self.pop() else { break };
+            *slot = Some(entry);
+            n += 1;
+        }
+        n
+    }
 }
 
 #[cfg(test)]
@@ -205,7 +218,46 @@ mod tests {
         assert_eq!(r.dropped().get(Class::Packet), lost);
     }
 
+    #[test]
+    fn pop_into_stops_at_the_end_of_the_ring_or_of_the_batch() {
+        let mut r = ring(4);
+        for v in 0..4 {
+            r.push(v, Class::Packet).unwrap();
+        }
+        assert!(r.push(9, Class::Packet).is_err());
+        let mut batch: [Option<Entry<u32>>; 3] = [None, None, None];
+        assert_eq!(r.pop_into(&mut batch), 3);
+        assert_eq!(batch, [Some(Entry::Event(0)), Some(Entry::Event(1)), Some(Entry::Event(2))]);
+        let mut batch: [Option<Entry<u32>>; 3] = [None, None, None];
+        assert_eq!(r.pop_into(&mut batch), 2);
+        assert_eq!(batch, [Some(Entry::Event(3)), Some(Entry::Lost(Counts([0, 0, 1]))), None]);
+        assert_eq!(r.pop_into(&mut batch), 0);
+        assert_eq!(r.pop_into(&mut []), 0);
+    }
+
     proptest! {
+        /// Taking in batches gives the same entries, in the same order, as taking one by one.
+        #[test]
+        fn pop_into_matches_pop(cap in 1usize..20, batch in 1usize..8, ops in proptest::collection::vec(0u8..4, 0..300)) {
+            let (mut one, mut many) = (ring(cap), ring(cap));
+            let (mut by_one, mut by_batch) = (Vec::new(), Vec::new());
+            let mut buf: Vec<Option<Entry<u32>>> = (0..batch).map(|_| None).collect();
+            for (i, op) in ops.into_iter().enumerate() {
+                if op < 3 {
+                    let class = [Class::Process, Class::Socket, Class::Packet][op as usize];
+                    prop_assert_eq!(one.push(i as u32, class).is_ok(), many.push(i as u32, class).is_ok());
+                } else {
+                    for _ in 0..batch {
+                        match one.pop() { Some(e) => by_one.push(e), None => break }
+                    }
+                    let n = many.pop_into(&mut buf);
+                    by_batch.extend(buf[..n].iter_mut().map(|e| e.take().unwrap()));
+                }
+            }
+            prop_assert_eq!(by_one, by_batch);
+            prop_assert_eq!(one.dropped(), many.dropped());
+        }
+
         /// Against a model: nothing is reordered or duplicated, every event is either delivered
         /// or counted in exactly one loss marker, and markers sit where the loss happened.
         #[test]
