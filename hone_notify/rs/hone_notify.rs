@@ -9,7 +9,9 @@
 //! its file, as `ss -e` and `/proc/<pid>/fd` show it (never a kernel address), kept in a table
 //! until the socket is destroyed so that packets after `close()` still carry it. The table also
 //! holds each socket's current owner: the process that last opened, accepted, sent or received
-//! on it. A packet leaving in process context is attributed to the sending process (after a
+//! on it. Packets look sockets up without a lock (the table is a sequence lock, see
+//! `rust/hone/src/socktab.rs`), so the packet paths of all CPUs share none there; only changes
+//! (a socket opened, destroyed, or used by another process) take one. A packet leaving in process context is attributed to the sending process (after a
 //! fork, the child that writes); any other packet of a socket to its current owner; packets of
 //! the kernel's own sockets (resets, ICMP errors) to no process. An echo reply, which no socket
 //! lookup finds, goes to the ping socket that sent the request. Packets are kept as clones of
@@ -55,7 +57,7 @@ mod shim {
 }
 
 use hone::record::{Class, Comm, Owner, PacketRecord, SocketRecord};
-use hone::socktab::{Slot, SocketInfo, SocketTable, Table};
+use hone::socktab::{Slot, SocketInfo, SocketSlot, SocketTable, Table, Writer};
 use kglue::chains::{self, PacketSource, ProcessSource, SocketSource};
 use kglue::event::{
     HoneEvent, HoneStats, PacketEvent, PacketNotice, ProcessEvent, SnapshotFn, SocketChange, SocketEvent, SocketNotice,
@@ -112,7 +114,7 @@ impl Subscriber<SocketNotice> for Forwarder {
         let hub = hub();
         let sk = notice.sk;
         if notice.change == SocketChange::Destroyed {
-            hub.sockets.lock().remove(key(sk));
+            hub.sockets.remove(&mut hub.sockets_writer.lock(), key(sk));
             return;
         }
         // Opened, closed and used are reported in the acting process's context.
@@ -129,21 +131,13 @@ impl Subscriber<SocketNotice> for Forwarder {
             }
             SocketChange::Closed => {
                 hub.count(Class::Socket);
-                let known = hub.sockets.lock().get(key(sk)).map(|i| i.conn);
+                let known = hub.sockets.get(key(sk)).map(|i| i.conn);
                 let conn = known.unwrap_or_else(|| socket_ino(sk));
                 if conn != 0 {
                     Self::publish_socket(now_ns(), SocketRecord { closed: true, conn, owner });
                 }
             }
-            _ => {
-                let updated = hub.sockets.lock().get_mut(key(sk)).map(|i| i.owner = Some(owner)).is_some();
-                if !updated {
-                    let conn = socket_ino(sk);
-                    if conn != 0 {
-                        hub.track(sk, SocketInfo { conn, owner: Some(owner) });
-                    }
-                }
-            }
+            _ => hub.set_owner(sk, owner),
         }
     }
 }
@@ -253,16 +247,16 @@ struct Readers {
     upstream: Option<Upstream>,
 }
 
-/// Slots of the socket table: up to 28,672 sockets are tracked at once (about 1.3 MiB).
+/// Slots of the socket table: up to 28,672 sockets are tracked at once (48 bytes each, 1.5 MiB).
 const SOCKET_SLOTS: usize = 32768;
 
-type Sockets = SocketTable<KVVec<Slot<SocketInfo>>>;
+type Sockets = SocketTable<KVVec<SocketSlot>>;
 
 /// Slots of the echo table: up to 224 ping sockets waiting for replies at once.
 const ECHO_SLOTS: usize = 256;
 
 /// ICMP echo identifier (and family) to the ping socket that sent the request.
-type Echoes = Table<u64, KVVec<Slot<u64>>>;
+type Echoes = Table<u64, 1, KVVec<Slot<1>>>;
 
 fn echo_key(e: &hone::ip::Echo) -> u64 {
     u64::from(e.v6) << 16 | u64::from(e.id)
@@ -273,13 +267,16 @@ fn echo_key(e: &hone::ip::Echo) -> u64 {
 struct Hub {
     #[pin]
     readers: Mutex<Readers>,
-    /// Connection id and current owner of every socket seen while there are readers.
+    /// Connection id and current owner of every socket seen while there are readers: looked
+    /// up without a lock, changed under `sockets_writer`.
+    sockets: Sockets,
     #[pin]
-    sockets: IrqSpinLock<Sockets>,
+    sockets_writer: IrqSpinLock<Writer>,
     /// Echo requests sent by ping sockets, to attribute their replies (which no socket lookup
     /// of netfilter finds).
+    echoes: Echoes,
     #[pin]
-    echoes: IrqSpinLock<Echoes>,
+    echoes_writer: IrqSpinLock<Writer>,
     /// Monotonic time the module was loaded, in ns.
     start_ns: u64,
     received: [AtomicU64; 3],
@@ -301,7 +298,24 @@ impl Hub {
     /// Records `info` for `sk`. A full table leaves the socket untracked: its packets still
     /// carry its inode number, and the sender when sent in process context.
     fn track(&self, sk: *mut kernel::bindings::sock, info: SocketInfo) {
-        let _ = self.sockets.lock().insert(key(sk), info);
+        let _ = self.sockets.insert(&mut self.sockets_writer.lock(), key(sk), info);
+    }
+
+    /// Makes `owner` the current owner of `sk`, tracking it if it is not yet. The common case,
+    /// the same process using its socket again, changes nothing and takes no lock.
+    fn set_owner(&self, sk: *mut kernel::bindings::sock, owner: Owner) {
+        if self.sockets.get(key(sk)).is_some_and(|info| info.owner == Some(owner)) {
+            return;
+        }
+        let mut writer = self.sockets_writer.lock();
+        let info = match self.sockets.get(key(sk)) {
+            Some(info) => SocketInfo { owner: Some(owner), ..info },
+            None => match socket_ino(sk) {
+                0 => return,
+                conn => SocketInfo { conn, owner: Some(owner) },
+            },
+        };
+        let _ = self.sockets.insert(&mut writer, key(sk), info);
     }
 
     /// Remembers which ping socket sent an echo request.
@@ -310,20 +324,20 @@ impl Hub {
         if e.reply {
             return;
         }
-        let mut echoes = self.echoes.lock();
-        if echoes.insert(echo_key(&e), key(sk)).is_err() {
+        let mut writer = self.echoes_writer.lock();
+        if self.echoes.insert(&mut writer, echo_key(&e), key(sk)).is_err() {
             // Full of identifiers of sockets that are gone or got their replies long ago.
-            echoes.clear();
-            let _ = echoes.insert(echo_key(&e), key(sk));
+            self.echoes.clear(&mut writer);
+            let _ = self.echoes.insert(&mut writer, echo_key(&e), key(sk));
         }
     }
 
     /// The ping socket an echo reply is for, if one sent its request.
     fn echo_reply_socket(&self, skb: *mut kernel::bindings::sk_buff) -> (Option<u32>, Option<Owner>) {
         let Some(e) = echo_of(skb).filter(|e| e.reply) else { return (None, None) };
-        let Some(sk) = self.echoes.lock().get(echo_key(&e)).copied() else { return (None, None) };
+        let Some(sk) = self.echoes.get(echo_key(&e)) else { return (None, None) };
         // Only the table is consulted: the socket itself may be gone.
-        match self.sockets.lock().get(sk) {
+        match self.sockets.get(sk) {
             Some(info) => (Some(info.conn), info.owner),
             None => (None, None),
         }
@@ -332,7 +346,7 @@ impl Hub {
     /// Connection id and owner of a packet's socket; a socket seen for the first time (open
     /// before the first reader) is tracked from now on, so its id outlives its file.
     fn socket(&self, sk: *mut kernel::bindings::sock) -> (Option<u32>, Option<Owner>) {
-        if let Some(info) = self.sockets.lock().get(key(sk)) {
+        if let Some(info) = self.sockets.get(key(sk)) {
             return (Some(info.conn), info.owner);
         }
         let conn = socket_ino(sk);
@@ -392,8 +406,9 @@ pub unsafe extern "C" fn hone_notify_unregister(nb: *mut notifier_block) -> c_in
         if readers.count == 0 {
             readers.upstream = None;
             // Unsubscribed, destroyed sockets go unseen: forget them all.
-            hub().sockets.lock().clear();
-            hub().echoes.lock().clear();
+            let hub = hub();
+            hub.sockets.clear(&mut hub.sockets_writer.lock());
+            hub.echoes.clear(&mut hub.echoes_writer.lock());
         }
     }
     ret
@@ -504,19 +519,21 @@ impl kernel::Module for HoneNotifyModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let mut slots = KVVec::with_capacity(SOCKET_SLOTS, GFP_KERNEL)?;
         for _ in 0..SOCKET_SLOTS {
-            slots.push(None, GFP_KERNEL)?;
+            slots.push(Slot::default(), GFP_KERNEL)?;
         }
-        let table = SocketTable::new(slots).ok_or(EINVAL)?;
+        let (sockets, sockets_writer) = SocketTable::new(slots).ok_or(EINVAL)?;
         let mut slots = KVVec::with_capacity(ECHO_SLOTS, GFP_KERNEL)?;
         for _ in 0..ECHO_SLOTS {
-            slots.push(None, GFP_KERNEL)?;
+            slots.push(Slot::default(), GFP_KERNEL)?;
         }
-        let echoes = Table::new(slots).ok_or(EINVAL)?;
+        let (echoes, echoes_writer) = Table::new(slots).ok_or(EINVAL)?;
         let hub = KBox::pin_init(
             pin_init!(Hub {
                 readers <- new_mutex!(Readers { count: 0, upstream: None }),
-                sockets <- kernel::sync::lock::Lock::new(table, kernel::c_str!("hone_sockets"), kernel::static_lock_class!()),
-                echoes <- kernel::sync::lock::Lock::new(echoes, kernel::c_str!("hone_echoes"), kernel::static_lock_class!()),
+                sockets,
+                sockets_writer <- kernel::sync::lock::Lock::new(sockets_writer, kernel::c_str!("hone_sockets"), kernel::static_lock_class!()),
+                echoes,
+                echoes_writer <- kernel::sync::lock::Lock::new(echoes_writer, kernel::c_str!("hone_echoes"), kernel::static_lock_class!()),
                 start_ns: now_ns(),
                 received: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
                 lost: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],

@@ -7,9 +7,17 @@
 //! probing and backward-shift deletion, so it never allocates and never degrades with
 //! tombstones. Keys are opaque non-zero 64-bit values (in the kernel, the socket's address,
 //! which never leaves the kernel: the connection id stored here is what goes out).
+//!
+//! Lookups take no lock, so that the packets of all CPUs do not meet on one: the table is a
+//! sequence lock over atomic slots. A lookup reads the sequence number, probes, and reads the
+//! number again; it retries if a change was under way or happened meanwhile. Changes go through
+//! the table's one [`Writer`], which the caller keeps behind a lock (in the kernel, one that
+//! disables interrupts, so that no lookup on the writer's CPU can wait for an unfinished change).
 
-use super::record::Owner;
-use core::ops::DerefMut;
+use super::record::{Comm, Owner};
+use core::marker::PhantomData;
+use core::ops::Deref;
+use core::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
 
 /// What is known about a socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,41 +28,146 @@ pub struct SocketInfo {
     pub owner: Option<Owner>,
 }
 
-/// One slot: a key and its value.
-pub type Slot<V> = Option<(u64, V)>;
+/// A value that a slot holds as `W` 64-bit words.
+pub trait Pack<const W: usize>: Copy {
+    /// The value as words.
+    fn pack(&self) -> [u64; W];
+    /// The value of words made by [`Pack::pack`].
+    fn unpack(words: [u64; W]) -> Self;
+}
+
+impl Pack<1> for u64 {
+    fn pack(&self) -> [u64; 1] {
+        [*self]
+    }
+
+    fn unpack(words: [u64; 1]) -> Self {
+        words[0]
+    }
+}
+
+impl Pack<5> for SocketInfo {
+    fn pack(&self) -> [u64; 5] {
+        let owner = self.owner.unwrap_or_default();
+        let name = owner.comm.as_bytes();
+        let mut comm = [0u8; 16];
+        comm[..name.len()].copy_from_slice(name);
+        let [lo, hi] = [0, 8].map(|at| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&comm[at..at + 8]);
+            u64::from_le_bytes(w)
+        });
+        [
+            u64::from(self.conn) | u64::from(self.owner.is_some()) << 32 | (name.len() as u64) << 40,
+            u64::from(owner.pid as u32) | u64::from(owner.ppid as u32) << 32,
+            u64::from(owner.euid) | u64::from(owner.egid) << 32,
+            lo,
+            hi,
+        ]
+    }
+
+    fn unpack(w: [u64; 5]) -> Self {
+        let mut comm = [0u8; 16];
+        comm[..8].copy_from_slice(&w[3].to_le_bytes());
+        comm[8..].copy_from_slice(&w[4].to_le_bytes());
+        let len = usize::from((w[0] >> 40) as u8).min(16);
+        let owner = Owner {
+            pid: w[1] as u32 as i32,
+            ppid: (w[1] >> 32) as u32 as i32,
+            euid: w[2] as u32,
+            egid: (w[2] >> 32) as u32,
+            comm: Comm::new(&comm[..len]),
+        };
+        SocketInfo { conn: w[0] as u32, owner: ((w[0] >> 32) & 1 == 1).then_some(owner) }
+    }
+}
+
+/// One slot: a key (0 when free) and its value's words, each read and written whole.
+pub struct Slot<const W: usize> {
+    key: AtomicU64,
+    words: [AtomicU64; W],
+}
+
+impl<const W: usize> Default for Slot<W> {
+    fn default() -> Self {
+        Slot { key: AtomicU64::new(0), words: core::array::from_fn(|_| AtomicU64::new(0)) }
+    }
+}
+
+impl<const W: usize> Slot<W> {
+    fn key(&self) -> u64 {
+        self.key.load(Ordering::Relaxed)
+    }
+
+    fn words(&self) -> [u64; W] {
+        core::array::from_fn(|i| self.words[i].load(Ordering::Relaxed))
+    }
+
+    fn set(&self, key: u64, words: [u64; W]) {
+        self.key.store(key, Ordering::Relaxed);
+        for (slot, w) in self.words.iter().zip(words) {
+            slot.store(w, Ordering::Relaxed);
+        }
+    }
+
+    fn copy_from(&self, other: &Self) {
+        self.set(other.key(), other.words());
+    }
+}
+
+/// Slots of a socket table.
+pub type SocketSlot = Slot<5>;
 
 /// The table of live sockets.
-pub type SocketTable<S> = Table<SocketInfo, S>;
+pub type SocketTable<S> = Table<SocketInfo, 5, S>;
 
 /// The table is full (kept at most 7/8 full so probes stay short).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TableFull;
 
-/// A table from non-zero `u64` keys to `V` over caller-provided slots.
-pub struct Table<V: Copy, S: DerefMut<Target = [Slot<V>]>> {
-    slots: S,
-    len: usize,
-    shift: u32,
+/// The right to change a table: [`Table::new`] makes one per table, and every change takes it
+/// by `&mut`, so changes are one at a time. Keep it with its table and use it with no other.
+#[derive(Debug)]
+pub struct Writer {
+    _private: (),
 }
 
-impl<V: Copy, S: DerefMut<Target = [Slot<V>]>> Table<V, S> {
-    /// A table using `slots` (empty, a power of two of at least 8) as storage.
-    pub fn new(slots: S) -> Option<Self> {
+/// A table from non-zero `u64` keys to `V` over caller-provided slots: lookups from any number
+/// of threads at once, changes through its [`Writer`].
+pub struct Table<V: Pack<W>, const W: usize, S: Deref<Target = [Slot<W>]>> {
+    slots: S,
+    /// Odd while a change is under way; each change adds 2.
+    seq: AtomicU64,
+    len: AtomicUsize,
+    shift: u32,
+    _value: PhantomData<V>,
+}
+
+impl<V: Pack<W>, const W: usize, S: Deref<Target = [Slot<W>]>> Table<V, W, S> {
+    /// A table using `slots` (empty, a power of two of at least 8), and its writer.
+    pub fn new(slots: S) -> Option<(Self, Writer)> {
         let n = slots.len();
-        if n < 8 || !n.is_power_of_two() || slots.iter().any(Option::is_some) {
+        if n < 8 || !n.is_power_of_two() || slots.iter().any(|s| s.key() != 0) {
             return None;
         }
-        Some(Table { slots, len: 0, shift: 64 - n.trailing_zeros() })
+        let table = Table {
+            slots,
+            seq: AtomicU64::new(0),
+            len: AtomicUsize::new(0),
+            shift: 64 - n.trailing_zeros(),
+            _value: PhantomData,
+        };
+        Some((table, Writer { _private: () }))
     }
 
     /// Number of keys in the table.
     pub fn len(&self) -> usize {
-        self.len
+        self.len.load(Ordering::Relaxed)
     }
 
     /// Whether the table is empty.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     fn mask(&self) -> usize {
@@ -65,69 +178,96 @@ impl<V: Copy, S: DerefMut<Target = [Slot<V>]>> Table<V, S> {
         (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
     }
 
+    /// The slot of `key`. In a lookup racing a change the slots may be inconsistent (the
+    /// sequence check then discards the answer), so the probe is bounded by the table's size.
     fn find(&self, key: u64) -> Option<usize> {
         let mut i = self.home(key);
-        loop {
-            match self.slots[i] {
-                None => return None,
-                Some((k, _)) if k == key => return Some(i),
-                Some(_) => i = (i + 1) & self.mask(),
+        for _ in 0..self.slots.len() {
+            match self.slots[i].key() {
+                0 => return None,
+                k if k == key => return Some(i),
+                _ => i = (i + 1) & self.mask(),
             }
+        }
+        None
+    }
+
+    /// The value of `key`, without a lock: retries while a change is under way.
+    pub fn get(&self, key: u64) -> Option<V> {
+        loop {
+            let before = self.seq.load(Ordering::Acquire);
+            if before & 1 == 0 {
+                let words = self.find(key).map(|i| self.slots[i].words());
+                // Orders the slot reads above before the second read of the sequence number.
+                fence(Ordering::Acquire);
+                if self.seq.load(Ordering::Relaxed) == before {
+                    return words.map(V::unpack);
+                }
+            }
+            core::hint::spin_loop();
         }
     }
 
-    /// The value of `key`.
-    pub fn get(&self, key: u64) -> Option<&V> {
-        self.find(key).and_then(|i| self.slots[i].as_ref()).map(|(_, v)| v)
-    }
-
-    /// The value of `key`, to update it.
-    pub fn get_mut(&mut self, key: u64) -> Option<&mut V> {
-        let i = self.find(key)?;
-        self.slots[i].as_mut().map(|(_, v)| v)
+    /// Runs `change` as one change: lookups that overlap it retry.
+    fn change<R>(&self, _writer: &mut Writer, change: impl FnOnce() -> R) -> R {
+        let seq = self.seq.load(Ordering::Relaxed);
+        self.seq.store(seq + 1, Ordering::Relaxed);
+        // Orders the odd sequence number before the slot writes of `change`.
+        fence(Ordering::Release);
+        let r = change();
+        self.seq.store(seq + 2, Ordering::Release);
+        r
     }
 
     /// Sets the value of `key`; returns what it replaces.
-    pub fn insert(&mut self, key: u64, info: V) -> Result<Option<V>, TableFull> {
-        if let Some(v) = self.get_mut(key) {
-            return Ok(Some(core::mem::replace(v, info)));
+    pub fn insert(&self, writer: &mut Writer, key: u64, value: V) -> Result<Option<V>, TableFull> {
+        if let Some(i) = self.find(key) {
+            let old = V::unpack(self.slots[i].words());
+            self.change(writer, || self.slots[i].set(key, value.pack()));
+            return Ok(Some(old));
         }
-        if (self.len + 1) * 8 > self.slots.len() * 7 {
+        let len = self.len();
+        if (len + 1) * 8 > self.slots.len() * 7 {
             return Err(TableFull);
         }
         let mut i = self.home(key);
-        while self.slots[i].is_some() {
+        while self.slots[i].key() != 0 {
             i = (i + 1) & self.mask();
         }
-        self.slots[i] = Some((key, info));
-        self.len += 1;
+        self.change(writer, || self.slots[i].set(key, value.pack()));
+        self.len.store(len + 1, Ordering::Relaxed);
         Ok(None)
     }
 
     /// Forgets every key.
-    pub fn clear(&mut self) {
-        self.slots.fill(None);
-        self.len = 0;
+    pub fn clear(&self, writer: &mut Writer) {
+        self.change(writer, || self.slots.iter().for_each(|s| s.set(0, [0; W])));
+        self.len.store(0, Ordering::Relaxed);
     }
 
     /// Forgets `key`; returns what was known.
-    pub fn remove(&mut self, key: u64) -> Option<V> {
-        let mut hole = self.find(key)?;
-        let (_, removed) = self.slots[hole].take()?;
-        self.len -= 1;
-        // Backward shift: move later entries of the run into the hole when their home allows.
-        let mut i = (hole + 1) & self.mask();
-        while let Some((k, _)) = self.slots[i] {
-            let home = self.home(k);
-            // Distance from home to i and to the hole, along the probe direction.
-            let to_i = i.wrapping_sub(home) & self.mask();
-            let to_hole = hole.wrapping_sub(home) & self.mask();
-            if to_hole < to_i {
-                self.slots[hole] = self.slots[i].take();
-                hole = i;
+    pub fn remove(&self, writer: &mut Writer, key: u64) -> Option<V> {
+        let found = self.find(key)?;
+        let removed = V::unpack(self.slots[found].words());
+        self.change(writer, || {
+            let mut hole = found;
+            self.slots[hole].set(0, [0; W]);
+            // Backward shift: move later entries of the run into the hole when their home allows.
+            let mut i = (hole + 1) & self.mask();
+            while self.slots[i].key() != 0 {
+                let home = self.home(self.slots[i].key());
+                // Distance from home to i and to the hole, along the probe direction.
+                let to_i = i.wrapping_sub(home) & self.mask();
+                let to_hole = hole.wrapping_sub(home) & self.mask();
+                if to_hole < to_i {
+                    self.slots[hole].copy_from(&self.slots[i]);
+                    self.slots[i].set(0, [0; W]);
+                    hole = i;
+                }
+                i = (i + 1) & self.mask();
             }
-            i = (i + 1) & self.mask();
-        }
+        });
+        self.len.store(self.len() - 1, Ordering::Relaxed);
         Some(removed)
     }
 }
@@ -137,10 +277,14 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::collections::HashMap;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
     use std::vec::Vec;
 
-    fn table(n: usize) -> SocketTable<Vec<Slot<SocketInfo>>> {
-        SocketTable::new((0..n).map(|_| None).collect()).unwrap()
+    type Sockets = SocketTable<Vec<SocketSlot>>;
+
+    fn table(n: usize) -> (Sockets, Writer) {
+        SocketTable::new((0..n).map(|_| Slot::default()).collect()).unwrap()
     }
 
     fn info(conn: u32) -> SocketInfo {
@@ -149,18 +293,92 @@ mod tests {
 
     #[test]
     fn refuses_bad_storage_and_overfilling() {
-        assert!(SocketTable::new((0..12).map(|_| None).collect::<Vec<Slot<SocketInfo>>>()).is_none());
-        assert!(SocketTable::new((0..4).map(|_| None).collect::<Vec<Slot<SocketInfo>>>()).is_none());
-        let mut t = table(8);
+        assert!(SocketTable::new((0..12).map(|_| Slot::default()).collect::<Vec<SocketSlot>>()).is_none());
+        assert!(SocketTable::new((0..4).map(|_| Slot::default()).collect::<Vec<SocketSlot>>()).is_none());
+        let dirty: Vec<SocketSlot> = (0..8).map(|_| Slot::default()).collect();
+        dirty[3].set(9, [0; 5]);
+        assert!(SocketTable::new(dirty).is_none());
+        let (t, mut w) = table(8);
         for k in 1..=7 {
-            t.insert(k, info(k as u32)).unwrap();
+            t.insert(&mut w, k, info(k as u32)).unwrap();
         }
-        assert_eq!(t.insert(8, info(8)), Err(TableFull));
-        assert_eq!(t.insert(3, info(33)), Ok(Some(info(3))));
+        assert_eq!(t.insert(&mut w, 8, info(8)), Err(TableFull));
+        assert_eq!(t.insert(&mut w, 3, info(33)), Ok(Some(info(3))));
         assert_eq!(t.len(), 7);
-        t.clear();
+        t.clear(&mut w);
         assert!(t.is_empty() && t.get(3).is_none());
-        t.insert(8, info(8)).unwrap();
+        t.insert(&mut w, 8, info(8)).unwrap();
+    }
+
+    fn owner(pid: i32, comm: &[u8]) -> Owner {
+        Owner { pid, ppid: -7, euid: u32::MAX, egid: 1000, comm: Comm::new(comm) }
+    }
+
+    #[test]
+    fn values_survive_packing() {
+        for v in [
+            info(0),
+            info(u32::MAX),
+            SocketInfo { conn: 5, owner: Some(Owner::default()) },
+            SocketInfo { conn: 6, owner: Some(owner(i32::MIN, b"")) },
+            SocketInfo { conn: 7, owner: Some(owner(i32::MAX, b"sshd")) },
+            SocketInfo { conn: 8, owner: Some(owner(1, b"0123456789abcdef")) },
+        ] {
+            assert_eq!(SocketInfo::unpack(v.pack()), v);
+        }
+    }
+
+    /// Lookups racing a writer that keeps changing, moving and removing entries never see a
+    /// torn value (the owner's fields are all derived from the connection id) nor miss a key
+    /// that stays in the table throughout.
+    #[test]
+    fn lookups_racing_changes_see_whole_values() {
+        fn value(conn: u32) -> SocketInfo {
+            let pid = conn as i32;
+            SocketInfo { conn, owner: Some(Owner { pid, ppid: !pid, euid: conn, egid: !conn, comm: Comm::new(&conn.to_le_bytes()) }) }
+        }
+        let (t, mut w) = table(64);
+        let t = Arc::new(t);
+        // Keys 1..=8 stay; keys 9..=48 come and go, colliding with them.
+        for k in 1..=8 {
+            t.insert(&mut w, k, value(k as u32)).unwrap();
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let lookups: Vec<_> = (0..3)
+            .map(|_| {
+                let (t, stop) = (t.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let mut seen = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        for k in 1..=48u64 {
+                            match t.get(k) {
+                                Some(v) => {
+                                    assert_eq!(v, value(v.conn), "a whole value");
+                                    assert_eq!(u64::from(v.conn) % 1000, k);
+                                    seen += 1;
+                                }
+                                None => assert!(k > 8, "key {k} is always there"),
+                            }
+                        }
+                    }
+                    seen
+                })
+            })
+            .collect();
+        for round in 0..20_000u32 {
+            let k = u64::from(round % 40) + 9;
+            if round % 3 == 0 {
+                t.remove(&mut w, k);
+            } else {
+                let _ = t.insert(&mut w, k, value((round % 4000) * 1000 + k as u32));
+            }
+            let stay = u64::from(round % 8) + 1;
+            t.insert(&mut w, stay, value((round % 4000) * 1000 + stay as u32)).unwrap();
+        }
+        stop.store(true, Ordering::Relaxed);
+        for l in lookups {
+            assert!(l.join().unwrap() > 0);
+        }
     }
 
     proptest! {
@@ -168,25 +386,25 @@ mod tests {
         /// inside probe runs are frequent.
         #[test]
         fn matches_hashmap(ops in proptest::collection::vec((0u8..3, 1u64..40, any::<u32>()), 0..400)) {
-            let mut t = table(32);
+            let (t, mut w) = table(32);
             let mut m: HashMap<u64, SocketInfo> = HashMap::new();
             for (op, key, v) in ops {
                 match op {
                     0 => {
-                        let r = t.insert(key, info(v));
+                        let r = t.insert(&mut w, key, info(v));
                         if let Ok(old) = r {
                             prop_assert_eq!(old, m.insert(key, info(v)));
                         } else {
                             prop_assert!(!m.contains_key(&key) && m.len() >= 28);
                         }
                     }
-                    1 => prop_assert_eq!(t.remove(key), m.remove(&key)),
-                    _ => prop_assert_eq!(t.get(key), m.get(&key)),
+                    1 => prop_assert_eq!(t.remove(&mut w, key), m.remove(&key)),
+                    _ => prop_assert_eq!(t.get(key), m.get(&key).copied()),
                 }
                 prop_assert_eq!(t.len(), m.len());
             }
             for (k, v) in &m {
-                prop_assert_eq!(t.get(*k), Some(v));
+                prop_assert_eq!(t.get(*k), Some(*v));
             }
         }
     }

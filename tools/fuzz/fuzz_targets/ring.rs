@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use hone::record::{Class, Counts};
 use hone::ring::{Entry, Ring};
-use hone::socktab::Table;
+use hone::socktab::{Slot, Table};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -21,14 +21,14 @@ fuzz_target!(|data: &[u8]| {
     let mut lost_total = Counts::default();
     let mut dropped_by_push = Counts::default();
 
-    let table_slots: Vec<Option<(u64, u16)>> = (0..8usize << (size % 4)).map(|_| None).collect();
-    let mut table = Table::new(table_slots).expect("a power of two of at least 8 slots makes a table");
-    let mut model: HashMap<u64, u16> = HashMap::new();
+    let table_slots: Vec<Slot<1>> = (0..8usize << (size % 4)).map(|_| Slot::default()).collect();
+    let (table, mut writer) = Table::<u64, 1, _>::new(table_slots).expect("a power of two of at least 8 slots makes a table");
+    let mut model: HashMap<u64, u64> = HashMap::new();
 
     for op in ops.chunks(3) {
         let class = match op[0] % 3 { 0 => Class::Process, 1 => Class::Socket, _ => Class::Packet };
         let key = u64::from(*op.get(1).unwrap_or(&0) % 40) + 1; // keys are non-zero
-        let value = u16::from(*op.get(2).unwrap_or(&0));
+        let value = u64::from(*op.get(2).unwrap_or(&0));
         match op[0] >> 5 {
             0..=3 => {
                 if ring.push(pushed, class).is_err() {
@@ -48,18 +48,18 @@ fuzz_target!(|data: &[u8]| {
                 }
                 None => assert!(ring.is_empty()),
             },
-            6 => match table.insert(key, value) {
+            6 => match table.insert(&mut writer, key, value) {
                 Ok(_) => {
                     model.insert(key, value);
                 }
                 Err(_) => assert!(!model.contains_key(&key), "a full table still updates a key it holds"),
             },
-            _ => assert_eq!(table.remove(key), model.remove(&key)),
+            _ => assert_eq!(table.remove(&mut writer, key), model.remove(&key)),
         }
         assert!(ring.len() <= ring.capacity());
         assert_eq!(table.len(), model.len());
         for (k, v) in &model {
-            assert_eq!(table.get(*k), Some(v));
+            assert_eq!(table.get(*k), Some(*v));
         }
     }
     // Drain: every push was either delivered, or refused and reported as lost.
