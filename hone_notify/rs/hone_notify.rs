@@ -11,7 +11,8 @@
 //! holds each socket's current owner: the process that last opened, accepted, sent or received
 //! on it. Packets look sockets up without a lock (the table is a sequence lock, see
 //! `rust/hone/src/socktab.rs`), so the packet paths of all CPUs share none there; only changes
-//! (a socket opened, destroyed, or used by another process) take one. A packet leaving in process context is attributed to the sending process (after a
+//! (a socket opened, destroyed, or used by another process), and a lookup that overlaps one,
+//! take one. A packet leaving in process context is attributed to the sending process (after a
 //! fork, the child that writes); any other packet of a socket to its current owner; packets of
 //! the kernel's own sockets (resets, ICMP errors) to no process. An echo reply, which no socket
 //! lookup finds, goes to the ping socket that sent the request. Packets are kept as clones of
@@ -57,7 +58,7 @@ mod shim {
 }
 
 use hone::record::{Class, Comm, Owner, PacketRecord, SocketRecord};
-use hone::socktab::{Slot, SocketInfo, SocketSlot, SocketTable, Table, Writer};
+use hone::socktab::{Pack, Slot, SocketInfo, SocketSlot, SocketTable, Table, Writer};
 use kglue::chains::{self, PacketSource, ProcessSource, SocketSource};
 use kglue::event::{
     HoneEvent, HoneStats, PacketEvent, PacketNotice, ProcessEvent, SnapshotFn, SocketChange, SocketEvent, SocketNotice,
@@ -131,7 +132,7 @@ impl Subscriber<SocketNotice> for Forwarder {
             }
             SocketChange::Closed => {
                 hub.count(Class::Socket);
-                let known = hub.sockets.get(key(sk)).map(|i| i.conn);
+                let known = lookup(&hub.sockets, &hub.sockets_writer, key(sk)).map(|i| i.conn);
                 let conn = known.unwrap_or_else(|| socket_ino(sk));
                 if conn != 0 {
                     Self::publish_socket(now_ns(), SocketRecord { closed: true, conn, owner });
@@ -258,6 +259,12 @@ const ECHO_SLOTS: usize = 256;
 /// ICMP echo identifier (and family) to the ping socket that sent the request.
 type Echoes = Table<u64, 1, KVVec<Slot<1>>>;
 
+/// What `table` holds for `key`: looked up without a lock, unless a change overlaps the lookup,
+/// which then waits for `writer` (its lock) instead of spinning.
+fn lookup<V: Pack<W>, const W: usize>(table: &Table<V, W, KVVec<Slot<W>>>, writer: &IrqSpinLock<Writer>, key: u64) -> Option<V> {
+    table.try_get(key).unwrap_or_else(|| table.get_locked(&writer.lock(), key))
+}
+
 fn echo_key(e: &hone::ip::Echo) -> u64 {
     u64::from(e.v6) << 16 | u64::from(e.id)
 }
@@ -304,11 +311,11 @@ impl Hub {
     /// Makes `owner` the current owner of `sk`, tracking it if it is not yet. The common case,
     /// the same process using its socket again, changes nothing and takes no lock.
     fn set_owner(&self, sk: *mut kernel::bindings::sock, owner: Owner) {
-        if self.sockets.get(key(sk)).is_some_and(|info| info.owner == Some(owner)) {
+        if lookup(&self.sockets, &self.sockets_writer, key(sk)).is_some_and(|info| info.owner == Some(owner)) {
             return;
         }
         let mut writer = self.sockets_writer.lock();
-        let info = match self.sockets.get(key(sk)) {
+        let info = match self.sockets.get_locked(&writer, key(sk)) {
             Some(info) => SocketInfo { owner: Some(owner), ..info },
             None => match socket_ino(sk) {
                 0 => return,
@@ -335,9 +342,9 @@ impl Hub {
     /// The ping socket an echo reply is for, if one sent its request.
     fn echo_reply_socket(&self, skb: *mut kernel::bindings::sk_buff) -> (Option<u32>, Option<Owner>) {
         let Some(e) = echo_of(skb).filter(|e| e.reply) else { return (None, None) };
-        let Some(sk) = self.echoes.get(echo_key(&e)) else { return (None, None) };
+        let Some(sk) = lookup(&self.echoes, &self.echoes_writer, echo_key(&e)) else { return (None, None) };
         // Only the table is consulted: the socket itself may be gone.
-        match self.sockets.get(sk) {
+        match lookup(&self.sockets, &self.sockets_writer, sk) {
             Some(info) => (Some(info.conn), info.owner),
             None => (None, None),
         }
@@ -346,7 +353,7 @@ impl Hub {
     /// Connection id and owner of a packet's socket; a socket seen for the first time (open
     /// before the first reader) is tracked from now on, so its id outlives its file.
     fn socket(&self, sk: *mut kernel::bindings::sock) -> (Option<u32>, Option<Owner>) {
-        if let Some(info) = self.sockets.get(key(sk)) {
+        if let Some(info) = lookup(&self.sockets, &self.sockets_writer, key(sk)) {
             return (Some(info.conn), info.owner);
         }
         let conn = socket_ino(sk);

@@ -192,20 +192,24 @@ impl<V: Pack<W>, const W: usize, S: Deref<Target = [Slot<W>]>> Table<V, W, S> {
         None
     }
 
-    /// The value of `key`, without a lock: retries while a change is under way.
-    pub fn get(&self, key: u64) -> Option<V> {
-        loop {
-            let before = self.seq.load(Ordering::Acquire);
-            if before & 1 == 0 {
-                let words = self.find(key).map(|i| self.slots[i].words());
-                // Orders the slot reads above before the second read of the sequence number.
-                fence(Ordering::Acquire);
-                if self.seq.load(Ordering::Relaxed) == before {
-                    return words.map(V::unpack);
-                }
-            }
-            core::hint::spin_loop();
+    /// The value of `key` (the outer `Some`), in one attempt without a lock; `None` when a
+    /// change was under way or happened meanwhile: try again, or take the writer and use
+    /// [`Table::get_locked`] (what the kernel does, so that a lookup never spins on a change
+    /// that cannot finish, as under PREEMPT_RT, where the writer's lock does not stop preemption).
+    pub fn try_get(&self, key: u64) -> Option<Option<V>> {
+        let before = self.seq.load(Ordering::Acquire);
+        if before & 1 == 1 {
+            return None;
         }
+        let words = self.find(key).map(|i| self.slots[i].words());
+        // Orders the slot reads above before the second read of the sequence number.
+        fence(Ordering::Acquire);
+        (self.seq.load(Ordering::Relaxed) == before).then(|| words.map(V::unpack))
+    }
+
+    /// The value of `key`, read by the holder of the writer: no change can overlap it.
+    pub fn get_locked(&self, _writer: &Writer, key: u64) -> Option<V> {
+        self.find(key).map(|i| V::unpack(self.slots[i].words()))
     }
 
     /// Runs `change` as one change: lookups that overlap it retry.
@@ -283,6 +287,16 @@ mod tests {
 
     type Sockets = SocketTable<Vec<SocketSlot>>;
 
+    /// A lookup that retries until no change overlaps it.
+    fn get(t: &Sockets, key: u64) -> Option<SocketInfo> {
+        loop {
+            if let Some(found) = t.try_get(key) {
+                return found;
+            }
+            std::hint::spin_loop();
+        }
+    }
+
     fn table(n: usize) -> (Sockets, Writer) {
         SocketTable::new((0..n).map(|_| Slot::default()).collect()).unwrap()
     }
@@ -306,7 +320,7 @@ mod tests {
         assert_eq!(t.insert(&mut w, 3, info(33)), Ok(Some(info(3))));
         assert_eq!(t.len(), 7);
         t.clear(&mut w);
-        assert!(t.is_empty() && t.get(3).is_none());
+        assert!(t.is_empty() && t.get_locked(&w, 3).is_none() && t.try_get(3) == Some(None));
         t.insert(&mut w, 8, info(8)).unwrap();
     }
 
@@ -351,7 +365,7 @@ mod tests {
                     let mut seen = 0u64;
                     while !stop.load(Ordering::Relaxed) {
                         for k in 1..=48u64 {
-                            match t.get(k) {
+                            match get(&t, k) {
                                 Some(v) => {
                                     assert_eq!(v, value(v.conn), "a whole value");
                                     assert_eq!(u64::from(v.conn) % 1000, k);
@@ -399,12 +413,15 @@ mod tests {
                         }
                     }
                     1 => prop_assert_eq!(t.remove(&mut w, key), m.remove(&key)),
-                    _ => prop_assert_eq!(t.get(key), m.get(&key).copied()),
+                    _ => {
+                        prop_assert_eq!(t.try_get(key), Some(m.get(&key).copied()));
+                        prop_assert_eq!(t.get_locked(&w, key), m.get(&key).copied());
+                    }
                 }
                 prop_assert_eq!(t.len(), m.len());
             }
             for (k, v) in &m {
-                prop_assert_eq!(t.get(*k), Some(*v));
+                prop_assert_eq!(get(&t, *k), Some(*v));
             }
         }
     }

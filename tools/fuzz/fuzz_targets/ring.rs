@@ -59,7 +59,8 @@ fuzz_target!(|data: &[u8]| {
         assert!(ring.len() <= ring.capacity());
         assert_eq!(table.len(), model.len());
         for (k, v) in &model {
-            assert_eq!(table.get(*k), Some(*v));
+            assert_eq!(table.try_get(*k), Some(Some(*v)), "no change overlaps a lookup here");
+            assert_eq!(table.get_locked(&writer, *k), Some(*v));
         }
     }
     // Drain: every push was either delivered, or refused and reported as lost.
