@@ -115,7 +115,7 @@ impl<const W: usize> Slot<W> {
     }
 }
 
-/// Slots of a socket table.
+/// A slot of a socket table.
 pub type SocketSlot = Slot<5>;
 
 /// The table of live sockets.
