@@ -149,6 +149,13 @@ def slab_objects():
     return counts
 
 
+def slab_growth(before, after, top=3):
+    """The `top` caches that grew most in bytes from `before` to `after` (`slab_objects()`), as
+    `name +KiB`: what a growth trend is made of (namespace teardown backlog, or Hone's own)."""
+    grown = sorted(((n - before.get(k, (0, 0))[0]) * size, k) for k, (n, size) in after.items())
+    return ", ".join(f"{k} {b / 1024:+.0f} KiB" for b, k in reversed(grown[-top:])) or "none"
+
+
 def unreclaimable_kib():
     with open("/proc/meminfo") as f:
         for line in f:
@@ -241,6 +248,7 @@ def main():
 
     workers = run_workers(2)
     load_fail, unload_fail, fuzz_bad, accounting_bad, killed, readers_run = [], [], [], [], 0, 0
+    slab_at_start = slab_objects()
     started = time.monotonic()
     for cycle in range(1, cycles + 1):
         r = M.load(pageorder=rng.choice([0, 1, 2, 3]), snaplen=rng.choice([0, 96, 1500]))
@@ -296,7 +304,8 @@ def main():
         if cycle % 50 == 0 or cycle == cycles:
             # Unreclaimable slab as it goes: a long run shows a growth trend before its end.
             print(f"stress: {cycle}/{cycles} cycles, {time.monotonic() - started:.0f} s, "
-                  f"unreclaimable slab {unreclaimable_kib()} KiB", flush=True)
+                  f"unreclaimable slab {unreclaimable_kib()} KiB, grown most since the start: "
+                  f"{slab_growth(slab_at_start, slab_objects())}", flush=True)
     elapsed = time.monotonic() - started
     stop_workers(workers)
 
