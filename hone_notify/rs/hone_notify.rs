@@ -48,7 +48,9 @@ mod kglue {
     pub mod chains;
     pub mod event;
     pub mod irqlock;
+    pub mod module;
     pub mod subscription;
+    pub mod user;
 }
 
 #[allow(non_camel_case_types, non_upper_case_globals, dead_code, improper_ctypes, missing_docs, unreachable_pub)]
@@ -66,12 +68,10 @@ use kglue::event::{
 use kglue::irqlock::IrqSpinLock;
 use kglue::subscription::{Subscriber, Subscription};
 
-module! {
+crate::hone_module! {
     type: HoneNotifyModule,
     name: "hone_notify",
-    author: "Hone developers",
     description: "Hone: correlated event stream of processes, sockets and packets",
-    license: "GPL",
 }
 
 /// Passes upstream events on to hone_notify's subscribers.

@@ -24,7 +24,7 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::bindings;
 use kernel::ffi::c_char;
 use kernel::prelude::*;
-use kernel::str::CStr;
+use kernel::str::{BStr, CStr};
 
 // Shared with the other modules, each of which uses a part.
 #[path = "../../rust/hone/src"]
@@ -45,8 +45,11 @@ mod hone {
 mod kglue {
     pub mod event;
     pub mod irqlock;
+    pub mod kvec;
+    pub mod module;
     pub mod stream;
     pub mod subscription;
+    pub mod user;
 }
 
 #[allow(non_camel_case_types, non_upper_case_globals, dead_code, improper_ctypes, missing_docs, unreachable_pub)]
@@ -59,12 +62,10 @@ mod reader;
 
 use hone::params::{self, HostId, ParamError};
 
-module! {
+crate::hone_module! {
     type: HoneEventModule,
     name: "honeevent",
-    author: "Hone developers",
     description: "Hone: PCAP-NG and text devices streaming process, socket and packet events",
-    license: "GPL",
 }
 
 /// Largest comment kept for the section header.
@@ -75,7 +76,13 @@ fn param_bytes(ptr: *const c_char) -> &'static [u8] {
         return &[];
     }
     // SAFETY: module parameters are NUL-terminated strings that live as long as the module.
-    unsafe { CStr::from_char_ptr(ptr) }.as_bytes()
+    bytes(unsafe { CStr::from_char_ptr(ptr) })
+}
+
+/// The bytes of `s`, without its NUL.
+fn bytes(s: &CStr) -> &[u8] {
+    let b: &BStr = s.as_ref();
+    b
 }
 
 /// Validated module parameters.
@@ -113,7 +120,7 @@ impl Config {
         }
         // SAFETY: as in `param_bytes`.
         let devname = unsafe { CStr::from_char_ptr(devname_ptr) };
-        params::check_devname(devname.as_bytes())
+        params::check_devname(bytes(devname))
             .map_err(|_| refuse("devname", "must be 1-30 characters without '/', spaces or control characters"))?;
         if !(0..=511).contains(&major) {
             return Err(refuse("major", "must be 0 (dynamic) or 1-511"));
@@ -132,25 +139,11 @@ impl Config {
         }
         let mut comment = KVec::from_elem(0u8, raw_comment.len(), GFP_KERNEL)?;
         let n = params::unescape_comment(raw_comment, &mut comment);
-        comment.truncate_to(n);
+        kglue::kvec::truncate(&mut comment, n);
         let mut userappl = KVec::new();
         userappl.extend_from_slice(b"Hone ", GFP_KERNEL)?;
         userappl.extend_from_slice(param_bytes(version), GFP_KERNEL)?;
         Ok(Config { devname, major, hostid, comment, snaplen, pageorder, userappl })
-    }
-}
-
-/// Shrinking a byte vector to a length it already covers.
-trait TruncateTo {
-    fn truncate_to(&mut self, n: usize);
-}
-
-impl TruncateTo for KVec<u8> {
-    fn truncate_to(&mut self, n: usize) {
-        if n <= self.len() {
-            // SAFETY: shrinking over initialised bytes.
-            unsafe { self.set_len(n) };
-        }
     }
 }
 
@@ -215,7 +208,7 @@ impl kernel::Module for HoneEventModule {
         unsafe { shim::hone_param_set_major(device.major) };
         pr_info!(
             "{} loaded: /dev/{} and /dev/{}t, major {}\n",
-            kernel::str::BStr::from_bytes(&config.userappl),
+            BStr::from_bytes(&config.userappl),
             config.devname,
             config.devname,
             device.major

@@ -18,7 +18,6 @@ use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 use kernel::types::Opaque;
-use kernel::uaccess::UserSlice;
 
 use crate::hone::cursor::{Cursor, Full};
 use crate::hone::ioctl::{self, DeviceStats, IdSet};
@@ -28,6 +27,7 @@ use crate::hone::ring::{Entry, Ring};
 use crate::hone::{params, text};
 use crate::kglue::event::{HoneEvent, HoneStats, PacketEvent, PACKET_HEAD};
 use crate::kglue::irqlock::IrqSpinLock;
+use crate::kglue::user::user_slice;
 use crate::kglue::stream::{hone_notify_snapshot, hone_notify_stats, HoneSource, WholePackets};
 use crate::kglue::subscription::{Subscriber, Subscription};
 use crate::{config, shim};
@@ -216,7 +216,7 @@ impl UserOut {
 
     /// Copies all of `data` (no more than `len()` bytes).
     fn write_slice(&mut self, data: &[u8]) -> Result {
-        UserSlice::new(self.addr, data.len()).writer().write_slice(data)?;
+        user_slice(self.addr, data.len()).writer().write_slice(data)?;
         self.advance(data.len());
         Ok(())
     }
@@ -372,7 +372,7 @@ fn hone_stats() -> HoneStats {
 fn read_ids(addr: u64, n: usize) -> Result<KVec<u32>> {
     let mut bytes = KVec::from_elem(0u8, n * 4, GFP_KERNEL)?;
     let addr = usize::try_from(addr).map_err(|_| EFAULT)?;
-    UserSlice::new(addr, n * 4).reader().read_slice(&mut bytes)?;
+    user_slice(addr, n * 4).reader().read_slice(&mut bytes)?;
     let mut ids = KVec::with_capacity(n, GFP_KERNEL)?;
     for c in bytes.chunks_exact(4) {
         ids.push(u32::from_ne_bytes([c[0], c[1], c[2], c[3]]), GFP_KERNEL)?;
@@ -383,7 +383,7 @@ fn read_ids(addr: u64, n: usize) -> Result<KVec<u32>> {
 /// Reads a [`ioctl::FilterList`] at user address `arg` and the ids it points to.
 fn read_filter(arg: usize) -> Result<IdSet> {
     let mut raw = [0u8; 16];
-    UserSlice::new(arg, raw.len()).reader().read_slice(&mut raw)?;
+    user_slice(arg, raw.len()).reader().read_slice(&mut raw)?;
     let count = u32::from_ne_bytes([raw[0], raw[1], raw[2], raw[3]]) as usize;
     let reserved = u32::from_ne_bytes([raw[4], raw[5], raw[6], raw[7]]);
     let mut addr = [0u8; 8];
@@ -727,7 +727,7 @@ impl Reader {
             ioctl::GET_AT_HEAD => Ok(c_long::from(self.stream.lock().head_pending)),
             ioctl::GET_SNAPLEN => {
                 let snaplen = self.stream.lock().snaplen;
-                UserSlice::new(arg, 4).writer().write_slice(&snaplen.to_ne_bytes())?;
+                user_slice(arg, 4).writer().write_slice(&snaplen.to_ne_bytes())?;
                 Ok(0)
             }
             ioctl::SET_SNAPLEN => {
@@ -772,7 +772,7 @@ impl Reader {
                     delivered: load(&TOTALS.delivered),
                     filtered: TOTALS.filtered.load(Ordering::Relaxed),
                 };
-                UserSlice::new(arg, DeviceStats::SIZE).writer().write_slice(&stats.to_bytes())?;
+                user_slice(arg, DeviceStats::SIZE).writer().write_slice(&stats.to_bytes())?;
                 Ok(0)
             }
             ioctl::SET_FILTER_PIDS => {

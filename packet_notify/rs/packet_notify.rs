@@ -19,6 +19,8 @@ use kernel::prelude::*;
 #[allow(dead_code, unreachable_pub)]
 mod kglue {
     pub mod event;
+    pub mod module;
+    pub mod user;
 }
 
 // Shared with the other modules, each of which uses a part.
@@ -36,12 +38,10 @@ mod shim {
 
 use kglue::event::PacketNotice;
 
-module! {
+crate::hone_module! {
     type: PacketNotifyModule,
     name: "packet_notify",
-    author: "Hone developers",
     description: "Hone: packets at netfilter LOCAL_IN/LOCAL_OUT with their local socket",
-    license: "GPL",
 }
 
 /// Called by the netfilter hook for every packet while the chain has subscribers.

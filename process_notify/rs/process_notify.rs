@@ -34,7 +34,10 @@ mod hone {
 #[allow(dead_code, unreachable_pub)]
 mod kglue {
     pub mod event;
+    pub mod kvec;
+    pub mod module;
     pub mod tracepoint;
+    pub mod user;
 }
 
 #[allow(non_camel_case_types, non_upper_case_globals, dead_code, improper_ctypes, missing_docs, unreachable_pub)]
@@ -48,12 +51,10 @@ use kglue::event::{ProcessEvent, ProcessSnapshotFn};
 use kglue::tracepoint::{Probe, TracepointProbes, Tracepoints};
 use shim::hone_task_ids;
 
-module! {
+crate::hone_module! {
     type: ProcessNotifyModule,
     name: "process_notify",
-    author: "Hone developers",
     description: "Hone: fork, exec and exit events from the scheduler tracepoints",
-    license: "GPL",
 }
 
 /// Longest argument list kept for an exec; longer ones are cut and end with a NUL byte.
@@ -85,8 +86,7 @@ fn read_bytes(cap: usize, flags: Flags, fill: impl FnOnce(*mut u8, c_int) -> c_i
     let mut v = KVec::from_elem(0u8, cap, flags).ok()?;
     let n = fill(v.as_mut_ptr(), cap as c_int);
     let n = usize::try_from(n).ok()?.min(cap);
-    // SAFETY: `n <= cap == v.len()`: shrinking over initialised elements.
-    unsafe { v.set_len(n) };
+    kglue::kvec::truncate(&mut v, n);
     Some(v)
 }
 

@@ -139,7 +139,7 @@ impl PacketEvent {
             }
             PacketData::Head { len: held, bytes } => {
                 let end = off.checked_add(len).filter(|&end| end <= *held).ok_or(EFAULT)?;
-                kernel::uaccess::UserSlice::new(addr, len as usize).writer().write_slice(&bytes[off as usize..end as usize])
+                super::user::user_slice(addr, len as usize).writer().write_slice(&bytes[off as usize..end as usize])
             }
         }
     }

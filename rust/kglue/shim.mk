@@ -6,8 +6,24 @@
 # for rust/helpers), so only the shim's own hone_* functions are generated.
 
 #
+# The kernel's Rust API as the tree being built against has it: one cfg per change since 6.12,
+# named for what it is, set when the tree's version is at least the one that made the change.
+# Only rust/kglue reads them; the modules see one API.
+hone_kernel_code := $(shell echo $$(( $(VERSION) * 256 + $(PATCHLEVEL) )))
+hone_since = $(if $(shell [ $(hone_kernel_code) -ge $$(( $(1) )) ] && echo y),--cfg $(2))
+# lock::Backend requires try_lock (6.13) and assert_is_held (6.14).
+rustflags-y += $(call hone_since,6 * 256 + 13,hone_lock_try_lock)
+rustflags-y += $(call hone_since,6 * 256 + 14,hone_lock_assert_is_held)
+# module! lists `authors: [..]` (6.14; `author` is gone in 6.17).
+rustflags-y += $(call hone_since,6 * 256 + 14,hone_module_authors)
+# KVec::set_len is replaced by inc_len and truncate (6.16).
+rustflags-y += $(call hone_since,6 * 256 + 16,hone_kvec_truncate)
+# uaccess::UserPtr is a type of its own, made with UserPtr::from_addr (6.17).
+rustflags-y += $(call hone_since,6 * 256 + 17,hone_user_ptr_type)
+
+#
 # libclang parses the header with the kernel's C flags. A GCC-built kernel's flags need the same
-# adjustment the kernel's rust/Makefile (6.12) makes for its own bindings: drop what libclang
+# adjustment the kernel's rust/Makefile (7.3) makes for its own bindings: drop what libclang
 # does not know, silence warnings, name the target.
 ifdef CONFIG_CC_IS_CLANG
 hone_bindgen_c_flags = $(c_flags)
@@ -28,7 +44,9 @@ hone_bindgen_skip_c_flags := -mno-fp-ret-in-387 -mpreferred-stack-boundary=% \
 	-fno-inline-functions-called-once -fsanitize=bounds-strict \
 	-fstrict-flex-arrays=% -fmin-function-alignment=% \
 	-fzero-init-padding-bits=% -mno-fdpic \
-	--param=% --param asan-% -fno-isolate-erroneous-paths-dereference
+	-fdiagnostics-show-context -fdiagnostics-show-context=% \
+	--param=% --param asan-% -fno-isolate-erroneous-paths-dereference \
+	-ffixed-r2 -mmultiple -mno-readonly-in-sdata
 hone_bindgen_target_x86 := x86_64-linux-gnu
 hone_bindgen_target_arm64 := aarch64-linux-gnu
 hone_bindgen_target_loongarch := loongarch64-linux-gnusf
@@ -45,7 +63,7 @@ endif
 endif
 
 quiet_cmd_hone_bindgen = BINDGEN $@
-      cmd_hone_bindgen = $(BINDGEN) $< --rust-target 1.68 --use-core --with-derive-default \
+      cmd_hone_bindgen = $(BINDGEN) $< --rust-target 1.68 --formatter none --use-core --with-derive-default \
 	--ctypes-prefix ffi --no-layout-tests --no-debug '.*' --enable-function-attribute-detection \
 	--blocklist-type '.*' --allowlist-var '' --allowlist-function 'hone_.*' \
 	-o $@ -- $(hone_bindgen_c_flags) -fno-builtin -D__BINDGEN__ -DMODULE

@@ -26,7 +26,9 @@ use kernel::prelude::*;
 #[allow(dead_code, unreachable_pub)]
 mod kglue {
     pub mod event;
+    pub mod module;
     pub mod tracepoint;
+    pub mod user;
 }
 
 // Shared with the other modules, each of which uses a part.
@@ -45,12 +47,10 @@ mod shim {
 use kglue::event::{SocketChange, SocketNotice};
 use kglue::tracepoint::{Probe, TracepointProbes, Tracepoints};
 
-module! {
+crate::hone_module! {
     type: SocketNotifyModule,
     name: "socket_notify",
-    author: "Hone developers",
     description: "Hone: open, use, close and destruction of inet sockets",
-    license: "GPL",
 }
 
 /// Called by the probes (and the send/receive tracepoints) for one socket change.

@@ -17,6 +17,7 @@
 #include <linux/uidgid.h>
 #include <linux/uio.h>
 #include <linux/user_namespace.h>
+#include <linux/version.h>
 #include <linux/wait.h>
 
 #include "hone_glue.h"
@@ -34,6 +35,21 @@ unsigned long hone_spin_lock_irqsave(spinlock_t *lock)
 void hone_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags)
 {
 	spin_unlock_irqrestore(lock, flags);
+}
+
+bool hone_spin_trylock_irqsave(spinlock_t *lock, unsigned long *flags)
+{
+	unsigned long saved;
+
+	if (!spin_trylock_irqsave(lock, saved))
+		return false;
+	*flags = saved;
+	return true;
+}
+
+void hone_spin_assert_held(spinlock_t *lock)
+{
+	lockdep_assert_held(lock);
 }
 
 void hone_waitqueue_init(struct wait_queue_head *wq)
@@ -57,9 +73,14 @@ struct hone_waker {
 	struct wait_queue_head *wq;
 };
 
+/* 6.16 renamed from_timer() to timer_container_of(). */
+#ifndef timer_container_of
+#define timer_container_of from_timer
+#endif
+
 static void hone_waker_fire(struct timer_list *timer)
 {
-	struct hone_waker *waker = from_timer(waker, timer, timer);
+	struct hone_waker *waker = timer_container_of(waker, timer, timer);
 
 	hone_waitqueue_wake(waker->wq);
 }
@@ -181,6 +202,10 @@ u32 hone_sock_ino(struct sock *sk)
 	/* The kernel's own sockets (TCP resets, ICMP errors) belong to no connection. */
 	if (sk->sk_kern_sock)
 		return 0;
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 17, 0)
+	/* Since 6.17 sock_i_ino() reads the number without a lock, in any context. */
+	return sock_i_ino(sk);
+#else
 	/*
 	 * sock_i_ino() disables and re-enables bottom halves, which must not happen with interrupts
 	 * off (a kprobe handler); where they are off already, the lock alone is enough.
@@ -188,6 +213,7 @@ u32 hone_sock_ino(struct sock *sk)
 	if (irqs_disabled() || in_softirq())
 		return __sock_i_ino(sk);
 	return sock_i_ino(sk);
+#endif
 }
 
 struct tracepoint_lookup {

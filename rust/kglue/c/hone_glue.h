@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * C helpers shared by every Hone module: what Rust cannot call directly because it is a
- * static inline or a macro in 6.12 (irq-safe spinlocks, wait queues, task fields, RCU).
+ * static inline or a macro (irq-safe spinlocks, wait queues, task fields, RCU). Where the
+ * kernel's C API changed since 6.12, hone_glue.c alone knows the difference.
  * Each module's shim.c includes hone_glue.c once; shim.h includes this header so that bindgen
  * turns these prototypes into checked Rust declarations.
  */
@@ -18,6 +19,10 @@ struct notifier_block;
 /* spin_lock_irqsave()/spin_unlock_irqrestore() on a spinlock_t. */
 unsigned long hone_spin_lock_irqsave(spinlock_t *lock);
 void hone_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
+/* spin_trylock_irqsave(): true, with *flags set, if the lock was free and is now held. */
+bool hone_spin_trylock_irqsave(spinlock_t *lock, unsigned long *flags);
+/* lockdep_assert_held(): warns (with lockdep) unless the current context holds the lock. */
+void hone_spin_assert_held(spinlock_t *lock);
 
 /* init_waitqueue_head(); wake readers only if somebody sleeps. */
 void hone_waitqueue_init(struct wait_queue_head *wq);
