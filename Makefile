@@ -22,35 +22,34 @@ DKMS_SRCDIR ?= /usr/src/hone-$(HONE_VERSION)
 MODULE_DIRS := $(patsubst %/,%,$(shell sed -n 's/^obj-m := //p' $(CURDIR)/Kbuild))
 KERNEL_SOURCES := Kbuild Makefile VERSION COPYING \
 	$(foreach d,$(MODULE_DIRS),$(d)/Kbuild $(wildcard $(d)/c/*.[ch]) $(filter-out %/shim_bindings.rs,$(wildcard $(d)/rs/*.rs))) \
-	$(wildcard rust/hone/src/*.rs rust/kglue/*.rs rust/kglue/*.mk rust/kglue/c/*.[ch])
+	$(wildcard rust/hone/src/*.rs rust/kglue/*.rs rust/kglue/*.mk rust/kglue/c/*.[ch]) scripts/rust-tree.sh
 
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := dump decode encode params ring tally
 
-.PHONY: all rust-check modules modules_install tools install install-tools install-dkms-source deb rpm \
+.PHONY: all check-kernel modules modules_install tools install install-tools install-dkms-source deb rpm \
 	host-test test test-hardened test-packaging stress bench demo kernel fuzz clean help
 
 all: modules
 
 # C must be compiled the way the kernel was: LLVM=1 for a clang-built kernel, GCC otherwise.
-KBUILD_CC := $(if $(shell grep -s '^CONFIG_CC_IS_CLANG=y' $(KDIR)/include/config/auto.conf),LLVM=1)
+KBUILD_CC := $(if $(shell grep -s '^CONFIG_CC_IS_CLANG=y' $(KDIR)/.config),LLVM=1)
 
-## modules: build the five modules against KDIR (needs a kernel built with CONFIG_RUST=y)
-modules: rust-check
-	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_CC) modules
+## modules: build the five modules against KDIR (needs a kernel built with CONFIG_RUST=y); a
+##   Debian headers tree without the kernel's Rust artefacts gets them made once, from the
+##   kernel's linux-source (scripts/rust-tree.sh)
+modules:
+	@tree=$$(bash $(CURDIR)/scripts/rust-tree.sh $(KDIR)) && \
+		$(MAKE) -C $$tree M=$(CURDIR) $(KBUILD_CC) modules
 
-# A kernel without Rust support gets one clear sentence instead of a compiler dump.
-rust-check:
-	@test -f $(KDIR)/include/config/auto.conf || { \
-		echo "hone: $(KDIR) is not a configured kernel build tree (set KDIR)" >&2; exit 1; }
-	@grep -q '^CONFIG_RUST=y' $(KDIR)/include/config/auto.conf || { \
-		echo "hone: the kernel in $(KDIR) is built without CONFIG_RUST=y; Hone's modules are Rust and need it" >&2; exit 1; }
-	@test -f $(KDIR)/rust/libkernel.rmeta || { \
-		echo "hone: $(KDIR) has no Rust artefacts (rust/libkernel.rmeta): run 'make modules_prepare' in it" >&2; exit 1; }
+## check-kernel: say in plain words whether the modules can be built for KDIR, and what is missing
+check-kernel:
+	@bash $(CURDIR)/scripts/rust-tree.sh $(KDIR) --check >/dev/null
 
 ## modules_install: install them under /lib/modules/<release>/updates and run depmod
 modules_install: modules
-	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_CC) modules_install
+	@tree=$$(bash $(CURDIR)/scripts/rust-tree.sh $(KDIR)) && \
+		$(MAKE) -C $$tree M=$(CURDIR) $(KBUILD_CC) modules_install
 	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) -a $$(cat $(KDIR)/include/config/kernel.release)
 
 ## tools: build the userspace tools (tools/target/release)
