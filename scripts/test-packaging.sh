@@ -14,18 +14,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 work=${1:-$(mktemp -d)}
 mkdir -p "$work"
 version=$(cat "$repo/VERSION")
-failed=0
-
-check() {
-	# check NAME COMMAND...: runs COMMAND, prints ok/not ok, and its output when it failed.
-	local name=$1 out; shift
-	if out=$("$@" 2>&1); then
-		echo "ok - $name"
-	else
-		echo "not ok - $name"; failed=1
-		printf '%s\n' "$out" | tail -n 25 | sed 's/^/#   /'
-	fi
-}
+. "$repo/scripts/check.sh"
 
 kdir=$("$repo/scripts/kernel.sh") || { echo "not ok - the test kernel builds"; exit 1; }
 krel=$(cat "$kdir/include/config/kernel.release")

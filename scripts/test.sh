@@ -57,6 +57,13 @@ pkg=$(mktemp -d)
 passed=$((passed + $(grep -c '^ok - ' "$log")))
 failed=$((failed + $(grep -c '^not ok - ' "$log")))
 
+echo "== stock Debian kernels: hone-dkms installed by apt, built by dkms"
+for suite in trixie-backports unstable; do
+	"$repo/scripts/test-stock.sh" "$suite" "$repo/dist/hone-dkms_$(cat "$repo/VERSION")_all.deb" | tee "$log"
+	passed=$((passed + $(grep -c '^ok - ' "$log")))
+	failed=$((failed + $(grep -c '^not ok - ' "$log")))
+done
+
 # vm_suite RESULTS-DIR VM-ARGS...: boots the VM, counts its ok/not ok lines, and counts a run that
 # did not reach its final `vm: N passed, N failed` line as a failure (showing its console).
 vm_suite() {
