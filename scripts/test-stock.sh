@@ -69,10 +69,11 @@ check "every symbol the modules use is exported by the stock kernel or by anothe
 		grep -q \"	\$s	\" \"\$symvers\" || grep -qx \"\$s\" <<<\"\$own\" || { echo \"not exported: \$s\"; bad=1; }
 	done
 	exit \$bad"
-check "a second build reuses the prepared Rust artefacts" bash -c "
+check "a second build reuses the prepared Rust artefacts, and the build is warning-free" bash -c "
 	chroot '$mnt' make -C '/usr/src/hone-$version' KDIR='/lib/modules/$release/build' modules >'$tmp/again.log' 2>&1 \
 		|| { cat '$tmp/again.log'; exit 1; }
-	grep -q 'honeevent.ko' '$tmp/again.log' && ! grep -q 'preparing the Rust artefacts' '$tmp/again.log'"
+	grep -q 'honeevent.ko' '$tmp/again.log' && ! grep -q 'preparing the Rust artefacts' '$tmp/again.log' \
+		&& ! grep -i -A5 'warning' '$tmp/again.log'"
 
 # A machine that lacks a piece is told, in one sentence, which package to install.
 # one_sentence NAME WANT COMMAND...: COMMAND fails, and what it says is one sentence of Hone's
