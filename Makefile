@@ -76,7 +76,8 @@ install-tools: tools
 ## install-dkms-source: the module sources and dkms.conf into DKMS_SRCDIR (/usr/src/hone-VERSION);
 ##   then `dkms install -m hone -v VERSION` builds and installs them for a kernel
 install-dkms-source:
-	for f in $(KERNEL_SOURCES); do install -D -m 0644 $$f $(DESTDIR)$(DKMS_SRCDIR)/$$f || exit 1; done
+	for f in $(KERNEL_SOURCES); do install -D -m $$(test -x $$f && echo 0755 || echo 0644) $$f \
+		$(DESTDIR)$(DKMS_SRCDIR)/$$f || exit 1; done
 	sed 's/#MODULE_VERSION#/$(HONE_VERSION)/' dkms.conf > $(DESTDIR)$(DKMS_SRCDIR)/dkms.conf
 
 ## deb: build the hone-dkms and hone-tools .deb packages into dist/
