@@ -16,6 +16,8 @@
 # same kernel take seconds. Anything missing stops it with one sentence naming what to install.
 # With --check it only says whether a build could go ahead (exit 0) and what is missing.
 set -euo pipefail
+# Called from make: the outer make's flags and variables (O=, -w, its jobserver) are not ours.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 kdir=${1:?usage: rust-tree.sh KDIR [--check]}
 check_only=${2:-}
 say() { echo "hone: $*" >&2; }
@@ -29,15 +31,31 @@ missing() {
 
 [ -f "$kdir/.config" ] || { say "$kdir is not a kernel build tree (no .config): install the headers of the kernel (linux-headers-$(uname -r)) or set KDIR"; exit 1; }
 grep -q '^CONFIG_RUST=y' "$kdir/.config" || { say "the kernel in $kdir is built without CONFIG_RUST=y; Hone's modules are Rust and need a kernel built with it"; exit 1; }
+conf() { sed -n "s/^$1=\"\{0,1\}\([^\"]*\)\"\{0,1\}$/\1/p" "$kdir/.config"; }
+# The make variables that build in the tree: the rustc and bindgen asked for, if not the defaults.
+kvars=()
+[ -n "${RUSTC:-}" ] && kvars+=("RUSTC=$RUSTC")
+[ -n "${BINDGEN:-}" ] && kvars+=("BINDGEN=$BINDGEN")
+rustc=${RUSTC:-rustc}
+want_rustc=$(conf CONFIG_RUSTC_VERSION_TEXT)
+have_rustc=$("$rustc" --version 2>/dev/null | head -1) || true
+if [ -z "$have_rustc" ]; then
+	missing "the kernel's Rust code needs the rustc it was built with (${want_rustc:-see CONFIG_RUSTC_VERSION_TEXT}): install rustc and rust-src"
+elif [ -n "$want_rustc" ] && [ "$have_rustc" != "$want_rustc" ]; then
+	missing "the kernel was built with '$want_rustc' but rustc here is '$have_rustc': install the rustc of the kernel's Debian release (on Debian 13, 'apt install -t trixie rustc rust-src')"
+fi
 if [ -f "$kdir/rust/libkernel.rmeta" ]; then
+	[ "$problems" = 0 ] || exit 1
 	[ "$check_only" = --check ] && say "$kdir carries the kernel's Rust artefacts: ready to build"
 	echo "$kdir"
-	echo
+	echo "${kvars[*]}"
 	exit 0
 fi
 
-conf() { sed -n "s/^$1=\"\{0,1\}\([^\"]*\)\"\{0,1\}$/\1/p" "$kdir/.config"; }
-release=$(cat "$kdir/include/config/kernel.release" 2>/dev/null) || { say "$kdir has no include/config/kernel.release"; exit 1; }
+[ -z "$have_rustc" ] || [ -f "$("$rustc" --print sysroot)/lib/rustlib/src/rust/library/core/src/lib.rs" ] \
+	|| missing "rustc has no library sources, from which the kernel's Rust artefacts are made: install rust-src"
+release=$(cat "$kdir/include/config/kernel.release" 2>/dev/null) || true
+[ -n "$release" ] || { say "$kdir has no kernel release (include/config/kernel.release): install the kernel's headers again"; exit 1; }
 # The package the headers came from, and its version: linux-source must be the same.
 headers_pkg=$(dpkg-query -S "$(readlink -f "$kdir")" 2>/dev/null | head -1 | cut -d: -f1 | cut -d, -f1) || true
 if [ -z "$headers_pkg" ]; then
@@ -48,7 +66,7 @@ headers_ver=$(dpkg-query -W -f='${Version}' "$headers_pkg")
 series=$(echo "$release" | sed -n 's/^\([0-9]*\.[0-9]*\).*/\1/p')
 src_pkg=linux-source-$series
 tarball=/usr/src/$src_pkg.tar.xz
-src_ver=$(dpkg-query -W -f='${db:Status-Abbrev}${Version}' "$src_pkg" 2>/dev/null | sed -n 's/^ii *//p') || true
+src_ver=$(dpkg-query -W -f='${db:Status-Abbrev}${Version}' "$src_pkg" 2>/dev/null | sed -n 's/^[hi]i *//p') || true
 if [ -z "$src_ver" ] || [ ! -f "$tarball" ]; then
 	missing "the kernel's headers lack its Rust artefacts, which are made from its sources: install $src_pkg=$headers_ver (apt install $src_pkg=$headers_ver)"
 elif [ "$src_ver" != "$headers_ver" ]; then
@@ -56,15 +74,14 @@ elif [ "$src_ver" != "$headers_ver" ]; then
 fi
 
 # The compilers the kernel was built with (Debian records them in .kernelvariables).
-kvars=()
 if [ -f "$kdir/.kernelvariables" ]; then
-	cross=$(sed -n 's/^override CROSS_COMPILE = *//p' "$kdir/.kernelvariables")
+	cross=$(sed -n 's/^override CROSS_COMPILE = *\(\S*\).*/\1/p' "$kdir/.kernelvariables" | head -1)
 	cc=$(sed -n 's/^CC = .*)\s*\$(CROSS_COMPILE)\(\S*\)$/\1/p; s/^CC = \(\S*\)$/\1/p' "$kdir/.kernelvariables" | head -1)
 	[ -n "$cross" ] && kvars+=("CROSS_COMPILE=$cross")
 	[ -n "$cc" ] && kvars+=("CC=$cross$cc")
 fi
 if grep -q '^CONFIG_CC_IS_CLANG=y' "$kdir/.config"; then
-	kvars=(LLVM=1)
+	kvars+=(LLVM=1)
 	command -v clang >/dev/null || missing "the kernel was built with clang: install clang, lld and llvm"
 else
 	gcc_cmd=$(printf '%s\n' "${kvars[@]}" | sed -n 's/^CC=//p')
@@ -72,16 +89,6 @@ else
 	command -v "$gcc_cmd" >/dev/null || missing "the kernel was built with $(conf CONFIG_CC_VERSION_TEXT): install ${gcc_cmd#"${cross:-}"} ($gcc_cmd)"
 fi
 
-rustc=${RUSTC:-rustc}
-want_rustc=$(conf CONFIG_RUSTC_VERSION_TEXT)
-have_rustc=$("$rustc" --version 2>/dev/null | head -1) || true
-if [ -z "$have_rustc" ]; then
-	missing "the kernel's Rust artefacts need the rustc it was built with ($want_rustc): install rustc and rust-src"
-elif [ "$have_rustc" != "$want_rustc" ]; then
-	missing "the kernel was built with '$want_rustc' but rustc here is '$have_rustc': install the rustc of the kernel's Debian release (on Debian 13, 'apt install -t trixie rustc rust-src')"
-elif [ ! -f "$("$rustc" --print sysroot)/lib/rustlib/src/rust/library/core/src/lib.rs" ]; then
-	missing "rustc has no library sources: install rust-src"
-fi
 command -v "${BINDGEN:-bindgen}" >/dev/null || missing "the kernel's Rust bindings are made with bindgen ($(conf CONFIG_BINDGEN_VERSION_TEXT)): install bindgen"
 want_pahole=$(conf CONFIG_PAHOLE_VERSION)
 if [ -n "$want_pahole" ] && [ "$want_pahole" != 0 ]; then
@@ -112,7 +119,9 @@ else
 	trees=${XDG_CACHE_HOME:-$HOME/.cache}/hone/rust-trees
 fi
 tree=$trees/$release
-stamp="$headers_pkg $headers_ver|$src_ver|$have_rustc|${have_pahole:-}|${kvars[*]}"
+# What the tree is made of and with; a tree made otherwise (or by another version of this
+# script) is made again.
+stamp="$headers_pkg $headers_ver|$src_ver|$have_rustc|$("${BINDGEN:-bindgen}" --version 2>&1 | head -1)|${have_pahole:-}|${kvars[*]}|$(sha256sum < "$0" | cut -c1-16)"
 mkdir -p "$trees"
 exec 9>"$tree.lock"
 flock 9
@@ -125,19 +134,22 @@ fi
 say "preparing the Rust artefacts of $release from $tarball in $tree (once per kernel; a few minutes)"
 start=$(date +%s)
 work=$tree.new
-rm -rf "$work" "$tree"
-mkdir -p "$work"
 log=$trees/$release.log
-tar -C "$work" --strip-components=1 -xf "$tarball"
+rm -rf "$work"
+mkdir -p "$work"
+# Whatever stops the preparation leaves no half-made tree behind, and says where to look.
+told=
+trap 'rc=$?; rm -rf "$work"; [ $rc = 0 ] || [ -n "$told" ] || say "preparing the Rust artefacts of $release failed; see $log"' EXIT
+tar -C "$work" --strip-components=1 -xf "$tarball" 2> "$log"
 cp "$kdir/.config" "$work/.config"
 # The release must read exactly as the stock one (vermagic); the signing key stays out of it.
-suffix=${release#$(make -s -C "$work" kernelversion)}
+suffix=${release#$(make -s --no-print-directory -C "$work" kernelversion)}
 "$work/scripts/config" --file "$work/.config" --set-str LOCALVERSION "$suffix" --disable LOCALVERSION_AUTO \
 	--set-str MODULE_SIG_KEY "" --set-str SYSTEM_TRUSTED_KEYS ""
-kmake=(make -C "$work" "${kvars[@]}" RUSTC="$rustc")
-"${kmake[@]}" olddefconfig > "$log" 2>&1 || { say "preparing failed (olddefconfig), see $log"; exit 1; }
+kmake=(make --no-print-directory -C "$work" "${kvars[@]}")
+"${kmake[@]}" olddefconfig >> "$log" 2>&1
 got=$("${kmake[@]}" -s kernelrelease)
-[ "$got" = "$release" ] || { say "the prepared tree's release is $got, not $release; see $log"; exit 1; }
+[ "$got" = "$release" ] || { say "the prepared tree's release is $got, not $release; see $log"; told=1; exit 1; }
 # Every other option must be as the kernel has it: a dropped one (a missing tool) changes the
 # layout of kernel structures, and modules then fail to load.
 ignore='CONFIG_\(CC_VERSION_TEXT\|LOCALVERSION\|MODULE_SIG_KEY\|SYSTEM_TRUSTED_KEYS\)='
@@ -145,9 +157,10 @@ changed=$(diff <(grep '^CONFIG_' "$kdir/.config" | grep -v "^$ignore" | sort) \
 	<(grep '^CONFIG_' "$work/.config" | grep -v "^$ignore" | sort) | sed -n 's/^[<>] //p' | cut -d= -f1 | sort -u | tr '\n' ' ') || true
 if [ -n "$changed" ]; then
 	say "the kernel's configuration does not survive in $src_pkg with these tools (${changed% }): its compiler, rustc, bindgen or pahole differs from the kernel's; see $log"
+	told=1
 	exit 1
 fi
-"${kmake[@]}" -j"$(nproc)" modules_prepare >> "$log" 2>&1 || { say "preparing failed (modules_prepare), see $log"; exit 1; }
+"${kmake[@]}" -j"$(nproc)" modules_prepare >> "$log" 2>&1
 cp "$kdir/Module.symvers" "$work/Module.symvers"
 # The headers' vmlinux holds the kernel's BTF: with it, modules get their own BTF as stock ones do.
 [ -f "$kdir/vmlinux" ] && cp "$kdir/vmlinux" "$work/vmlinux"
@@ -160,7 +173,9 @@ find "$work" -mindepth 1 -maxdepth 1 -type d ! -name arch ! -name include ! -nam
 [ -n "$arch" ] && find "$work/arch" -mindepth 1 -maxdepth 1 -type d ! -name "$arch" -exec rm -rf {} +
 find "$work/arch" "$work/rust" "$work/tools" -type f \( -name '*.o' -o -name '*.c' -o -name '*.S' -o -name '*.rs' -o -name '*.cmd' \) -delete
 echo "$stamp" > "$work/.hone-stamp"
+rm -rf "$tree"
 mv "$work" "$tree"
+trap - EXIT
 say "prepared $tree in $(( $(date +%s) - start )) s"
 echo "$tree"
 echo "${kvars[*]}"

@@ -60,8 +60,12 @@ failed=$((failed + $(grep -c '^not ok - ' "$log")))
 echo "== stock Debian kernels: hone-dkms installed by apt, built by dkms"
 for suite in trixie-backports unstable; do
 	"$repo/scripts/test-stock.sh" "$suite" "$repo/dist/hone-dkms_$(cat "$repo/VERSION")_all.deb" | tee "$log"
+	rc=${PIPESTATUS[0]}
 	passed=$((passed + $(grep -c '^ok - ' "$log")))
-	failed=$((failed + $(grep -c '^not ok - ' "$log")))
+	f=$(grep -c '^not ok - ' "$log")
+	# A run that stopped without saying what failed is a failure too.
+	[ "$rc" != 0 ] && [ "$f" = 0 ] && { echo "not ok - test-stock.sh $suite ended with status $rc"; f=1; }
+	failed=$((failed + f))
 done
 
 # vm_suite RESULTS-DIR VM-ARGS...: boots the VM, counts its ok/not ok lines, and counts a run that
