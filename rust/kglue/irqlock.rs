@@ -45,8 +45,8 @@ unsafe impl Backend for IrqSpinBackend {
     #[cfg(hone_lock_try_lock)]
     unsafe fn try_lock(ptr: *mut Self::State) -> Option<Self::GuardState> {
         let mut flags: Self::GuardState = 0;
-        // SAFETY: the caller guarantees that `ptr` points to a spinlock initialised by `init`;
         // `flags` is a valid out-pointer, written only when the lock was taken.
+        // SAFETY: the caller guarantees that `ptr` points to a spinlock initialised by `init`.
         unsafe { crate::shim::hone_spin_trylock_irqsave(ptr, &mut flags) }.then_some(flags)
     }
 
