@@ -33,6 +33,14 @@ module_param(pageorder, int, 0444);
 MODULE_PARM_DESC(pageorder, "Ring buffer of each reader is PAGE_SIZE << pageorder bytes (0-10, default 3)");
 
 MODULE_VERSION(HONE_VERSION);
+/*
+ * `modprobe -r honeevent` takes the whole chain out, as users expect. kmod removes the
+ * dependencies that became unused right after the module, but before kmod 31 only one level
+ * deep: hone_notify goes, the three notifiers it held stay. A module's "pre" soft dependencies
+ * kmod removes last of all, when hone_notify has released them. (Loading is unchanged: they
+ * are honeevent's dependencies anyway.)
+ */
+MODULE_SOFTDEP("pre: process_notify socket_notify packet_notify");
 
 const char *hone_param_devname(void) { return devname; }
 int hone_param_major(void) { return major; }

@@ -56,9 +56,8 @@ class Modules:
         return subprocess.run(["rmmod", name], capture_output=True, text=True)
 
     def unload_all(self):
-        # kmod's `modprobe -r honeevent` removes honeevent and hone_notify but not the notifiers
-        # below them (it tries those first, while they are still in use), so name all five.
-        return self.modprobe("-r", *MODULES)
+        """`modprobe -r honeevent`, as a user unloads the chain: all five modules go."""
+        return self.modprobe("-r", "honeevent")
 
     @staticmethod
     def loaded():
