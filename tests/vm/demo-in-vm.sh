@@ -42,5 +42,5 @@ say "/dev/hone: $(stat -c %s /tmp/hone.pcapng) bytes of PCAP-NG, decoded by hone
 "$HONE_TOOLS/hone-dump" -r /tmp/hone.pcapng | grep -E ' (EXEC|PAKT) ' | tail -n 6
 
 say "modprobe -r: the chain unloads"
-modprobe -d "$HONE_STAGE" -r honeevent hone_notify process_notify socket_notify packet_notify
+modprobe -d "$HONE_STAGE" -r honeevent
 lsmod | grep -cE '^(hone|process_notify|socket_notify|packet_notify)' || true
