@@ -7,7 +7,8 @@
 # Prints three lines: the root, the kernel release, the package versions it holds (image,
 # source, rustc). The root holds what a user installs to build Hone's modules with dkms: the
 # stock linux-image and linux-headers, linux-source of the same version, and the toolchain of
-# the suite the kernel was built in (rustc, rust-src, bindgen, gcc, dwarves). The kernel
+# the suite the kernel was built in (rustc, rust-src, bindgen, gcc, dwarves), and the few
+# programs the in-VM tests run (iproute2, procps, udev, tshark). The kernel
 # packages are whatever the suite holds today, read from its index; the cache key is made of
 # those package versions, so a new kernel in the archive gives a new root. HONE_DEBIAN_MIRROR
 # overrides the mirror taken from this machine's apt sources.
@@ -30,6 +31,8 @@ esac
 # versions than the one the kernel was built with); the kernel packages from kernel_suite.
 toolchain=(rustc rust-src bindgen libclang-dev "$cc" make flex bison bc libelf-dev libssl-dev openssl dwarves
 	xz-utils cpio kmod python3 dkms)
+# What the in-VM tests run besides (test-stock.sh boots the stock kernel on this root).
+vm_tools=(iproute2 procps udev tshark)
 
 # The suite's package index, in a private apt state (nothing of this machine's apt changes).
 idx=$cache/apt-$suite
@@ -60,7 +63,7 @@ rustver=$(version rustc "$base")
 	echo "debian-root: $suite holds $image $kver but $srcpkg ${srcver:-(none)}: the Rust artefacts cannot be regenerated" >&2; exit 1; }
 
 versions="$image $kver, $srcpkg $srcver, rustc $rustver"
-key=$( { echo "$suite $mirror ${toolchain[*]}"; for p in "${toolchain[@]}"; do echo "$p $(version "$p" "$base")"; done
+key=$( { echo "$suite $mirror ${toolchain[*]} ${vm_tools[*]}"; for p in "${toolchain[@]}" "${vm_tools[@]}"; do echo "$p $(version "$p" "$base")"; done
 	echo "$versions"; } | sha256sum | cut -c1-16)
 root=$cache/root-$suite-$key
 if [ ! -f "$root/.done" ]; then
@@ -81,6 +84,8 @@ if [ ! -f "$root/.done" ]; then
 	# replace the toolchain and linux-libc-dev).
 	chroot "$root" apt-get -qq update >&2
 	chroot "$root" apt-mark hold linux-libc-dev >/dev/null
+	DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get install -y -qq --no-install-recommends "${vm_tools[@]}" \
+		>> "$root.log" 2>&1 || { tail -20 "$root.log" >&2; exit 1; }
 	DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get install -y -qq --no-install-recommends -t "$kernel_suite" \
 		"$image=$kver" "linux-headers-$release=$kver" "$srcpkg=$srcver" >> "$root.log" 2>&1 \
 		|| { tail -20 "$root.log" >&2; exit 1; }

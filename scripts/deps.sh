@@ -4,7 +4,8 @@
 # Installs everything Hone's build and test need on a Debian 12 machine, idempotently:
 # the kernel source and LLVM toolchain for Rust-for-Linux, qemu and virtme-ng for the test VM,
 # rust-src and bindgen-cli 0.69.5 for the kernel's Rust support, the deb/rpm/dkms tools for
-# the packaging checks, and Debian's stock (Rust-less) kernel headers to check the refusal.
+# the packaging checks, Debian's stock (Rust-less) kernel headers to check the refusal, and
+# debootstrap and busybox-static for the roots and VMs of Debian's stock Rust kernels.
 set -euo pipefail
 
 APT_PACKAGES=(
@@ -12,6 +13,7 @@ APT_PACKAGES=(
 	flex bison bc libelf-dev libssl-dev cpio kmod xz-utils rsync
 	qemu-system-x86 udev iproute2 procps python3 tshark iperf3 tcpdump linux-perf
 	dkms dh-dkms debhelper fakeroot lintian rpm rpmlint linux-headers-cloud-amd64
+	debootstrap debian-archive-keyring busybox-static zstd
 )
 BINDGEN_VERSION=0.69.5
 

@@ -2,17 +2,24 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Hone on a Debian install with a stock Rust-enabled kernel, as a user gets it:
-#   scripts/test-stock.sh SUITE HONE-DKMS.deb
+#   scripts/test-stock.sh SUITE HONE-DKMS.deb HONE-TOOLS.deb [VM-SUITES]
 # In a copy (overlay) of the cached root of SUITE (scripts/debian-root.sh: the stock
 # linux-image, linux-headers and linux-source of the suite, and its toolchain), apt installs
-# the hone-dkms package, dkms builds the modules against the stock headers (whose missing Rust
+# the two packages, dkms builds the modules against the stock headers (whose missing Rust
 # artefacts `make` regenerates, kept between runs like a user's /var/cache), and the result
 # is checked against the stock kernel: vermagic, and every symbol the modules need is exported
-# by the stock kernel or by another Hone module. Prints `ok - ...` / `not ok - ...` lines.
+# by the stock kernel or by another Hone module. Then virtme-ng boots the suite's stock,
+# signed kernel image on that root, and the in-VM test suites named by VM-SUITES (comma-
+# separated, as HONE_VM_SUITES; none if empty) run there with the modules dkms installed,
+# loaded by a plain `modprobe honeevent`, and the tools of the hone-tools package.
+# Prints `ok - ...` / `not ok - ...` lines.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-suite=${1:?usage: test-stock.sh SUITE HONE-DKMS.deb}
-deb=${2:?usage: test-stock.sh SUITE HONE-DKMS.deb}
+usage="usage: test-stock.sh SUITE HONE-DKMS.deb HONE-TOOLS.deb [VM-SUITES]"
+suite=${1:?$usage}
+deb=${2:?$usage}
+tools_deb=${3:?$usage}
+vm_suites=${4:-}
 cache=${HONE_CACHE:-$HOME/.cache/hone}
 version=$(cat "$repo/VERSION")
 . "$repo/scripts/check.sh"
@@ -28,8 +35,9 @@ release=$(sed -n 2p <<<"$info")
 echo "# $suite: $(sed -n 3p <<<"$info")"
 
 # The root stays as cached; each run works in an overlay of it. The regenerated Rust
-# artefacts are kept per root, as a user's machine keeps /var/cache/hone.
-trees=$cache/rust-trees-$(basename "$root")
+# artefacts are kept per suite, as a user's machine keeps /var/cache/hone (their stamp says
+# which kernel packages and toolchain they were made from).
+trees=$cache/rust-trees-$suite
 mkdir -p "$trees"
 tmp=$(mktemp -d "$cache/stock.XXXXXX")
 mnt=$tmp/root
@@ -48,8 +56,9 @@ clean_env="env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8"
 in_root() { chroot "$mnt" $clean_env "$@"; }
 
 cp "$deb" "$mnt/tmp/hone-dkms.deb"
-check "apt installs hone-dkms $version in $suite, resolving its dependencies" \
-	in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends /tmp/hone-dkms.deb
+cp "$tools_deb" "$mnt/tmp/hone-tools.deb"
+check "apt installs hone-dkms and hone-tools $version in $suite, resolving their dependencies" \
+	in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends /tmp/hone-dkms.deb /tmp/hone-tools.deb
 check "make check-kernel finds the stock $release kernel ready" in_root make -s -C "/usr/src/hone-$version" \
 	check-kernel KDIR="/lib/modules/$release/build"
 check "dkms builds and installs the five modules for the stock $release kernel" bash -c "
@@ -104,4 +113,33 @@ mv "$mnt/usr/bin/pahole" "$mnt/usr/bin/pahole.away"
 one_sentence "without pahole, make says to install dwarves" "install dwarves" \
 	chroot "$mnt" $clean_env HONE_RUST_TREES=/tmp/none make -s -C "/usr/src/hone-$version" modules KDIR="/lib/modules/$release/build"
 mv "$mnt/usr/bin/pahole.away" "$mnt/usr/bin/pahole"
+
+[ -n "$vm_suites" ] || exit $failed
+# The stock kernel, booted on this root. virtme-ng's initramfs mounts the root over 9p, whose
+# modules it loads with busybox insmod, which reads no .ko.xz: those few stock modules are
+# decompressed (in the overlay only). Hone's modules stay as dkms installed them.
+for f in $(for alias in fs-9p 9pnet_virtio virtio_mmio; do in_root modprobe --show-depends -S "$release" "$alias"; done \
+		| awk '$1 == "insmod" && $2 ~ /\.xz$/ { print $2 }' | sort -u); do
+	xz -d "$mnt$f"
+done
+in_root depmod "$release"
+results=$tmp/results
+mkdir -p "$results" "$mnt/hone/repo" "$mnt/hone/results"
+: > "$results/results.txt"
+echo "# booting the stock $release kernel (TCG) with the dkms-built modules; in-VM suites: $vm_suites"
+# The guest gets the root alone: not this machine's /proc, nor the cached trees.
+umount "$mnt/proc" "$mnt/var/cache/hone/rust-trees"
+vng --run "$mnt/boot/vmlinuz-$release" --root "$mnt" --rw --disable-kvm --cpus 2 --memory "${HONE_VM_MEMORY:-2G}" \
+	--user root --rodir="/hone/repo=$repo" --rwdir="/hone/results=$results" \
+	--exec "export HONE_PACKAGED=1 HONE_VM_SUITES=$vm_suites; cd /hone/repo/tests/vm && python3 run.py / /usr/bin /hone/results/results.txt" \
+	> "$tmp/console.txt" 2>&1
+rc=$?
+cat "$results/results.txt"
+# The suites' own lines are counted by the caller; a run that did not finish is a failure.
+grep -q '^not ok - ' "$results/results.txt" && failed=1
+if ! grep -q '^vm: .* passed, .* failed' "$results/results.txt"; then
+	echo "not ok - the VM on the stock $release kernel finished its suites (vng exit $rc)"
+	tail -n 60 "$tmp/console.txt" | sed 's/^/#   /'
+	failed=1
+fi
 exit $failed

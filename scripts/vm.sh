@@ -4,7 +4,7 @@
 # Boots the test kernel in a virtme-ng VM (TCG) with Hone's modules staged, and runs a command
 # in it. Usage: scripts/vm.sh [--rwdir DIR]... [--append KERNEL-ARGS] -- COMMAND...
 # Inside the VM, $HONE_STAGE is the module tree for `modprobe -d`, $HONE_TOOLS the tools'
-# directory and $HONE_REPO the repository. HONE_VM_MEMORY sets the guest's memory (default 2G).
+# directory, $HONE_REPO the repository and $HONE_KDIR the kernel build tree. HONE_VM_MEMORY sets the guest's memory (default 2G).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${HONE_CACHE:-$HOME/.cache/hone}
@@ -37,7 +37,7 @@ rmdir "$stage"
 cp -a "$kdir/../modroot" "$stage"
 make -s -C "$repo" KDIR="$kdir" INSTALL_MOD_PATH="$stage" INSTALL_MOD_STRIP=1 modules_install >&2
 
-cmd="export HONE_STAGE=$stage HONE_TOOLS=$repo/tools/target/release HONE_REPO=$repo; $*"
+cmd="export HONE_STAGE=$stage HONE_TOOLS=$repo/tools/target/release HONE_REPO=$repo HONE_KDIR=$kdir; $*"
 echo "vm: booting $krel (TCG)" >&2
 vng --run "$kdir/arch/x86/boot/bzImage" --disable-kvm --cpus 2 --memory "${HONE_VM_MEMORY:-2G}" --user root \
 	"${rwdirs[@]}" --exec "$cmd"

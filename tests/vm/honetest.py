@@ -261,3 +261,14 @@ def dump(tools, data):
 
 def dmesg():
     return subprocess.run(["dmesg"], capture_output=True, text=True).stdout
+
+
+def kernel_config():
+    """The running kernel's options ({"CONFIG_X": "y", ...}): from /boot/config-<release>, where
+    Debian's kernel packages put it, or else from the test kernel's build tree (HONE_KDIR)."""
+    release = os.uname().release
+    for path in (f"/boot/config-{release}", os.path.join(os.environ.get("HONE_KDIR", "/nonexistent"), ".config")):
+        if os.path.isfile(path):
+            with open(path) as f:
+                return dict(line.rstrip("\n").split("=", 1) for line in f if line.startswith("CONFIG_"))
+    raise RuntimeError(f"no configuration found for the running kernel {release}")

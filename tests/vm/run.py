@@ -3,7 +3,8 @@
 """Runs Hone's in-VM tests.
 
 Usage (inside the test VM, as root): run.py STAGE TOOLS RESULTS
-  STAGE    module tree for `modprobe -d` (the test kernel's modules plus Hone's, depmod'ed)
+  STAGE    module tree for `modprobe -d` (the test kernel's modules plus Hone's, depmod'ed;
+           `/` on a stock kernel, whose modules are installed in the root)
   TOOLS    directory holding the hone-dump binary
   RESULTS  file to append `ok`/`not ok` lines to
 HONE_VM_SUITES (comma-separated: process,network,control,tools,security,install) runs only those

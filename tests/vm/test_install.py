@@ -2,10 +2,13 @@
 """In-VM tests of Hone as users install it: `make install` into a module tree, `dkms install`
 from the hone-dkms package's sources, and the udev rule the packages ship.
 
-The host prepares what they use (scripts/test-packaging.sh) and names it in the environment:
-HONE_INSTALL_ROOT (the test kernel's modules plus `make install DESTDIR=... INSTALL_MOD_PATH=...`),
-HONE_DKMS_TREE (a dkms tree with hone built for the test kernel), HONE_DKMS_SOURCES (the /usr/src
-of the hone-dkms .deb), HONE_KDIR (the test kernel's build tree) and HONE_VERSION.
+On the test kernel, the host prepares what they use (scripts/test-packaging.sh) and names it in
+the environment: HONE_INSTALL_ROOT (the test kernel's modules plus `make install DESTDIR=...
+INSTALL_MOD_PATH=...`), HONE_DKMS_TREE (a dkms tree with hone built for the test kernel),
+HONE_DKMS_SOURCES (the /usr/src of the hone-dkms .deb), HONE_KDIR (the test kernel's build tree)
+and HONE_VERSION. On a stock kernel (scripts/test-stock.sh, HONE_PACKAGED=1) the VM's root is a
+Debian install where apt installed both packages and dkms built the modules: the suite checks
+that install instead.
 """
 
 import grp
@@ -126,4 +129,32 @@ def test_dkms_install():
         M.load()
 
 
-TESTS = [test_make_install_tree, test_dkms_install]
+def test_installed_packages():
+    release = os.uname().release
+    M.unload_all()
+    r = subprocess.run(["modprobe", "honeevent"], capture_output=True, text=True)
+    subprocess.run(["udevadm", "settle"], capture_output=True)
+    where = subprocess.run(["modinfo", "-n", *MODULES], capture_output=True, text=True).stdout.split()
+    ok, detail = chain_works(where, r)
+    R.check(f"plain `modprobe honeevent` loads the five modules dkms built for {release} and /dev/hone streams",
+            ok and len(where) == 5 and all(p.startswith(f"/lib/modules/{release}/updates/dkms/") for p in where), detail)
+    # hone-tools' udev rule and the group its postinst made.
+    try:
+        gid = grp.getgrnam("hone").gr_gid
+    except KeyError:
+        gid = None
+    modes = {d: os.stat(d) for d in ("/dev/hone", "/dev/honet") if os.path.exists(d)}
+    R.check("hone-tools' udev rule gives /dev/hone and /dev/honet to root:hone with mode 0440",
+            gid is not None and len(modes) == 2
+            and all(st.st_uid == 0 and st.st_gid == gid and st.st_mode & 0o777 == 0o440 for st in modes.values()),
+            f"{[(d, st.st_uid, st.st_gid, oct(st.st_mode)) for d, st in modes.items()]} hone={gid}")
+    r = subprocess.run(["modprobe", "-r", "honeevent"], capture_output=True, text=True)
+    left = set(MODULES) & Modules.loaded()
+    R.check("plain `modprobe -r honeevent` unloads all five", r.returncode == 0 and not left,
+            f"rc={r.returncode} {r.stderr.strip()} still loaded: {sorted(left)}")
+    # The rest of the suite runs with the chain loaded.
+    M.load()
+
+
+TESTS = ([test_installed_packages] if os.environ.get("HONE_PACKAGED") == "1"
+         else [test_make_install_tree, test_dkms_install])

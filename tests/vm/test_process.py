@@ -9,7 +9,7 @@ import struct
 import subprocess
 import time
 
-from honetest import DeviceReader, Modules, dmesg, dump, fork_storm, options, param, parse_text, pcapng_blocks
+from honetest import DeviceReader, Modules, dmesg, dump, fork_storm, kernel_config, options, param, parse_text, pcapng_blocks
 
 R = M = TOOLS = None
 ME = os.getpid()
@@ -304,16 +304,18 @@ def test_unload():
 
 def test_kernel_log():
     subprocess.run(["mount", "-t", "debugfs", "none", "/sys/kernel/debug"], capture_output=True)
-    leaks = ""
-    if os.path.exists("/sys/kernel/debug/kmemleak"):
-        time.sleep(6)  # kmemleak reports objects older than 5 s
-        for _ in range(2):
-            with open("/sys/kernel/debug/kmemleak", "w") as f:
-                f.write("scan")
-        with open("/sys/kernel/debug/kmemleak") as f:
-            leaks = f.read()
-    R.check("kmemleak is active", os.path.exists("/sys/kernel/debug/kmemleak"))
-    R.check("kmemleak finds no leak", leaks.strip() == "", leaks[:3000])
+    # The debug kernels have kmemleak; a distribution's kernel has not, and then the log alone judges.
+    if kernel_config().get("CONFIG_DEBUG_KMEMLEAK") == "y":
+        leaks = ""
+        if os.path.exists("/sys/kernel/debug/kmemleak"):
+            time.sleep(6)  # kmemleak reports objects older than 5 s
+            for _ in range(2):
+                with open("/sys/kernel/debug/kmemleak", "w") as f:
+                    f.write("scan")
+            with open("/sys/kernel/debug/kmemleak") as f:
+                leaks = f.read()
+        R.check("kmemleak is active", os.path.exists("/sys/kernel/debug/kmemleak"))
+        R.check("kmemleak finds no leak", leaks.strip() == "", leaks[:3000])
     log = dmesg()
     bad = [l for l in log.splitlines()
            if any(k in l for k in ("WARNING:", "BUG:", "UBSAN:", "Oops", "general protection", "Call Trace",
