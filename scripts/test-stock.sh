@@ -33,6 +33,9 @@ info=$(printf '%s\n' "$info" | tail -n 3)
 root=$(sed -n 1p <<<"$info")
 release=$(sed -n 2p <<<"$info")
 echo "# $suite: $(sed -n 3p <<<"$info")"
+# While this run uses the root, debian-root.sh does not remove it for a newer one.
+exec 8<"$root.lock"
+flock -s 8
 
 # The root stays as cached; each run works in an overlay of it. The regenerated Rust
 # artefacts are kept per suite, as a user's machine keeps /var/cache/hone (their stamp says

@@ -4,7 +4,7 @@
 
 /// Declares a Hone module: `hone_module! { type: T, name: "n", description: "d" }` becomes the
 /// kernel's `module!` with Hone's author and licence, under the key the kernel being built
-/// against knows (`authors: [..]` since 6.14, `author:` before).
+/// against knows (`authors: [..]` since 6.15, `author:` before).
 #[macro_export]
 macro_rules! hone_module {
     (type: $type:ident, name: $name:tt, description: $description:tt $(,)?) => {

@@ -14,8 +14,8 @@ hone_since = $(if $(shell [ $(hone_kernel_code) -ge $$(( $(1) )) ] && echo y),--
 # lock::Backend requires try_lock (6.13) and assert_is_held (6.14).
 rustflags-y += $(call hone_since,6 * 256 + 13,hone_lock_try_lock)
 rustflags-y += $(call hone_since,6 * 256 + 14,hone_lock_assert_is_held)
-# module! lists `authors: [..]` (6.14; `author` is gone in 6.17).
-rustflags-y += $(call hone_since,6 * 256 + 14,hone_module_authors)
+# module! lists `authors: [..]` (6.15; `author` is gone in 6.17).
+rustflags-y += $(call hone_since,6 * 256 + 15,hone_module_authors)
 # KVec::set_len is replaced by inc_len and truncate (6.16).
 rustflags-y += $(call hone_since,6 * 256 + 16,hone_kvec_truncate)
 # uaccess::UserPtr is a type of its own, made with UserPtr::from_addr (6.17).
