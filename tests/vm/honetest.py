@@ -4,6 +4,7 @@
 Runs inside the test VM (as root), against the real modules and real processes.
 """
 
+import grp
 import os
 import re
 import select
@@ -272,3 +273,17 @@ def kernel_config():
             with open(path) as f:
                 return dict(line.rstrip("\n").split("=", 1) for line in f if line.startswith("CONFIG_"))
     raise RuntimeError(f"no configuration found for the running kernel {release}")
+
+
+def nodes_follow_udev_rule():
+    """Once udev has handled the devices' events: whether /dev/hone and /dev/honet belong to
+    root:hone with mode 0440, as hone-tools' udev rule says; and what they are."""
+    subprocess.run(["udevadm", "settle"], capture_output=True)
+    try:
+        gid = grp.getgrnam("hone").gr_gid
+    except KeyError:
+        gid = None
+    modes = {d: os.stat(d) for d in ("/dev/hone", "/dev/honet") if os.path.exists(d)}
+    ok = gid is not None and len(modes) == 2 and all(
+        st.st_uid == 0 and st.st_gid == gid and st.st_mode & 0o777 == 0o440 for st in modes.values())
+    return ok, f"{[(d, st.st_uid, st.st_gid, oct(st.st_mode)) for d, st in modes.items()]} hone={gid}"

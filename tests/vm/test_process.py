@@ -3,14 +3,14 @@
 """In-VM tests of the module chain and process events, against ground truth (run by run.py)."""
 
 import errno
-import grp
 import os
 import shutil
 import struct
 import subprocess
 import time
 
-from honetest import DeviceReader, Modules, dmesg, dump, fork_storm, kernel_config, options, param, parse_text, pcapng_blocks
+from honetest import (DeviceReader, Modules, dmesg, dump, fork_storm, kernel_config, nodes_follow_udev_rule, options,
+                      param, parse_text, pcapng_blocks)
 
 R = M = TOOLS = None
 ME = os.getpid()
@@ -45,12 +45,8 @@ def test_load_and_params():
     # install), udev gives them to root:hone, 0440, once it has handled the device's event.
     if any(os.path.exists(f"{d}/60-hone.rules") for d in ("/lib/udev/rules.d", "/usr/lib/udev/rules.d",
                                                           "/etc/udev/rules.d")):
-        subprocess.run(["udevadm", "settle"], capture_output=True)
-        modes = [os.stat(d) for d in ("/dev/hone", "/dev/honet")]
-        gid = grp.getgrnam("hone").gr_gid
-        R.check("device nodes are root:hone 0440, as the installed udev rule says",
-                all(m.st_mode & 0o777 == 0o440 and m.st_uid == 0 and m.st_gid == gid for m in modes),
-                str([(oct(m.st_mode), m.st_uid, m.st_gid) for m in modes]))
+        ok, detail = nodes_follow_udev_rule()
+        R.check("device nodes are root:hone 0440, as the installed udev rule says", ok, detail)
     else:
         R.check("device nodes are root-only (0600)", (st.st_mode & 0o777) == 0o600, oct(st.st_mode))
     for flags in (os.O_WRONLY, os.O_RDWR):
