@@ -264,6 +264,30 @@ def dmesg():
     return subprocess.run(["dmesg"], capture_output=True, text=True).stdout
 
 
+# What a kernel report in the log starts with: warnings, bugs (KASAN's too), oopses, UBSAN,
+# lockdep, RCU and kmemleak.
+REPORT_KEYS = ("WARNING:", "BUG:", "UBSAN:", "Oops", "general protection", "Call Trace",
+               "possible circular locking", "possible recursive locking", "inconsistent lock state",
+               "suspicious RCU usage", "unreferenced object")
+LOG_MARK = "hone-tests: the tests start here; no Hone module was loaded before this line"
+
+
+def mark_kernel_log():
+    """Writes the line from which kernel_reports() judges the log; call it before loading Hone."""
+    with open("/dev/kmsg", "w") as f:
+        f.write(LOG_MARK + "\n")
+
+
+def kernel_reports():
+    """The report lines of the kernel log: (since mark_kernel_log(), before it). What the kernel
+    reported while booting, before any Hone module was loaded, is not Hone's; if the mark is gone
+    (the log wrapped), every line counts as since."""
+    lines = dmesg().splitlines()
+    start = next((i for i, line in enumerate(lines) if LOG_MARK in line), 0)
+    reports = [i for i, line in enumerate(lines) if any(k in line for k in REPORT_KEYS)]
+    return [lines[i] for i in reports if i >= start], [lines[i] for i in reports if i < start]
+
+
 def kernel_config():
     """The running kernel's options ({"CONFIG_X": "y", ...}): from /boot/config-<release>, where
     Debian's kernel packages put it, or else from the test kernel's build tree (HONE_KDIR)."""

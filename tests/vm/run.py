@@ -21,7 +21,7 @@ import test_network
 import test_process
 import test_security
 import test_tools
-from honetest import Modules, Results
+from honetest import Modules, Results, mark_kernel_log
 
 STAGE, TOOLS, RESULTS = sys.argv[1:4]
 
@@ -29,6 +29,7 @@ STAGE, TOOLS, RESULTS = sys.argv[1:4]
 def main():
     signal.alarm(1800)
     results, modules = Results(RESULTS), Modules(STAGE)
+    mark_kernel_log()
     suites = {"process": test_process, "network": test_network, "control": test_control, "tools": test_tools,
               "security": test_security, "install": test_install}
     chosen = (os.environ.get("HONE_VM_SUITES") or ",".join(suites)).split(",")

@@ -25,7 +25,7 @@ import sys
 import time
 
 import test_process
-from honetest import MODULES, Modules, Results, fork_storm, parse_text
+from honetest import MODULES, Modules, Results, fork_storm, mark_kernel_log, parse_text
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PORT = 7900
@@ -242,6 +242,7 @@ def main():
     seed = int(sys.argv[5]) if len(sys.argv) > 5 else int(time.time())
     rng = random.Random(seed)
     R, M = Results(results_path), Modules(stage)
+    mark_kernel_log()
     test_process.configure(R, M, tools)
     R.emit(f"# stress: {cycles} cycles, seed {seed}")
     M.unload_all()
