@@ -132,10 +132,10 @@ mkdir -p "$results" "$mnt/hone/repo" "$mnt/hone/results"
 echo "# booting the stock $release kernel (TCG) with the dkms-built modules; in-VM suites: $vm_suites"
 # The guest gets the root alone: not this machine's /proc, nor the cached trees.
 umount "$mnt/proc" "$mnt/var/cache/hone/rust-trees"
-vng --run "$mnt/boot/vmlinuz-$release" --root "$mnt" --rw --disable-kvm --cpus 2 --memory "${HONE_VM_MEMORY:-2G}" \
+"$repo/scripts/boot-vm.sh" "$results/results.txt" "$tmp/console.txt" \
+	vng --run "$mnt/boot/vmlinuz-$release" --root "$mnt" --rw --disable-kvm --cpus 2 --memory "${HONE_VM_MEMORY:-2G}" \
 	--user root --rodir="/hone/repo=$repo" --rwdir="/hone/results=$results" \
-	--exec "export HONE_PACKAGED=1 HONE_VM_SUITES=$vm_suites; cd /hone/repo/tests/vm && python3 run.py / /usr/bin /hone/results/results.txt" \
-	> "$tmp/console.txt" 2>&1
+	--exec "export HONE_PACKAGED=1 HONE_VM_SUITES=$vm_suites; cd /hone/repo/tests/vm && python3 run.py / /usr/bin /hone/results/results.txt"
 rc=$?
 cat "$results/results.txt"
 # The suites' own lines are counted by the caller; a run that did not finish is a failure.

@@ -76,12 +76,13 @@ for suite in ${HONE_STOCK_SUITES-trixie-backports unstable}; do
 	failed=$((failed + f))
 done
 
-# vm_suite RESULTS-DIR VM-ARGS...: boots the VM, counts its ok/not ok lines, and counts a run that
-# did not reach its final `vm: N passed, N failed` line as a failure (showing its console).
+# vm_suite RESULTS-DIR VM-ARGS...: boots the VM (once more if it did not come up: boot-vm.sh),
+# counts its ok/not ok lines, and counts a run that did not reach its final `vm: N passed,
+# N failed` line as a failure (showing its console).
 vm_suite() {
 	local dir=$1 rc p f; shift
 	touch "$dir/results.txt"
-	"$repo/scripts/vm.sh" --rwdir "$dir" "$@" > "$dir/console.txt" 2>&1
+	"$repo/scripts/boot-vm.sh" "$dir/results.txt" "$dir/console.txt" "$repo/scripts/vm.sh" --rwdir "$dir" "$@"
 	rc=$?
 	p=$(grep -c '^ok - ' "$dir/results.txt")
 	f=$(grep -c '^not ok - ' "$dir/results.txt")

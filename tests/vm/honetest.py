@@ -22,13 +22,34 @@ class Results:
     def __init__(self, path):
         self.passed = 0
         self.failed = 0
-        self.out = open(path, "a") if path else None
+        self.path = path
+        self.lines = []
 
     def emit(self, line):
         print(line, flush=True)
-        if self.out:
-            self.out.write(line + "\n")
-            self.out.flush()
+        self.lines.append(line)
+        self._write(line + "\n", os.O_APPEND)
+
+    def finish(self, line):
+        """Emits the summary line, then writes the whole results file once more. Writes to the
+        shared folder have gone missing on their way to the host once (the stock unstable kernel:
+        the host saw only the first line of a run that passed); the last write makes it whole."""
+        self.emit(line)
+        self._write("".join(f"{l}\n" for l in self.lines), os.O_TRUNC)
+
+    def _write(self, text, mode):
+        """Writes text to the results file, each time through a new descriptor, synced before
+        closed."""
+        if not self.path:
+            return
+        data = text.encode()
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | mode, 0o644)
+        try:
+            while data:
+                data = data[os.write(fd, data):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def check(self, name, cond, detail=""):
         if cond:
@@ -272,10 +293,16 @@ REPORT_KEYS = ("WARNING:", "BUG:", "UBSAN:", "Oops", "general protection", "Call
 LOG_MARK = "hone-tests: the tests start here; no Hone module was loaded before this line"
 
 
-def mark_kernel_log():
-    """Writes the line from which kernel_reports() judges the log; call it before loading Hone."""
+VM_UP = "# VM up:"
+
+
+def mark_kernel_log(results):
+    """Marks the start of the tests, before Hone is loaded: in the kernel log, the line from which
+    kernel_reports() judges it; in the results, a first `# VM up:` line (a run whose results lack
+    it never got this far: the VM did not boot)."""
     with open("/dev/kmsg", "w") as f:
         f.write(LOG_MARK + "\n")
+    results.emit(f"{VM_UP} {os.uname().release}, tests starting")
 
 
 def kernel_reports():

@@ -14,7 +14,7 @@ from honetest import DeviceReader, Modules, Results, kernel_reports, mark_kernel
 
 def main():
     R, M = Results(sys.argv[2]), Modules(sys.argv[1])
-    mark_kernel_log()
+    mark_kernel_log(R)
     R.check("the kernel was booted with IPv6 disabled", not os.path.exists("/proc/net/if_inet6"))
     r = M.load()
     R.check("with IPv6 disabled, modprobe honeevent loads the chain", r.returncode == 0, r.stderr)
@@ -35,7 +35,7 @@ def main():
     for line in at_boot[:20]:
         R.emit(f"# reported while booting, before Hone was loaded (not judged): {line}")
     R.check("with no report in the kernel log", not bad, "\n".join(bad[:20]))
-    R.emit(f"vm: {R.passed} passed, {R.failed} failed")
+    R.finish(f"vm: {R.passed} passed, {R.failed} failed")
     return 0 if R.failed == 0 else 1
 
 

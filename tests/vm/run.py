@@ -29,7 +29,7 @@ STAGE, TOOLS, RESULTS = sys.argv[1:4]
 def main():
     signal.alarm(1800)
     results, modules = Results(RESULTS), Modules(STAGE)
-    mark_kernel_log()
+    mark_kernel_log(results)
     suites = {"process": test_process, "network": test_network, "control": test_control, "tools": test_tools,
               "security": test_security, "install": test_install}
     chosen = (os.environ.get("HONE_VM_SUITES") or ",".join(suites)).split(",")
@@ -45,7 +45,7 @@ def main():
             test()
         except Exception as e:  # noqa: BLE001 - a crashing test is a failed check
             results.check(f"{test.__name__} ran to completion", False, f"{type(e).__name__}: {e}")
-    results.emit(f"vm: {results.passed} passed, {results.failed} failed")
+    results.finish(f"vm: {results.passed} passed, {results.failed} failed")
     return 0 if results.failed == 0 else 1
 
 

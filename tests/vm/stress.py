@@ -242,7 +242,7 @@ def main():
     seed = int(sys.argv[5]) if len(sys.argv) > 5 else int(time.time())
     rng = random.Random(seed)
     R, M = Results(results_path), Modules(stage)
-    mark_kernel_log()
+    mark_kernel_log(R)
     test_process.configure(R, M, tools)
     R.emit(f"# stress: {cycles} cycles, seed {seed}")
     M.unload_all()
@@ -338,7 +338,7 @@ def main():
             not leaking and kib[2] - kib[0] < 1024,
             f"caches that grew by about one object per cycle in both runs: {leaking[-8:]}")
     test_process.test_kernel_log()
-    R.emit(f"stress: {R.passed} passed, {R.failed} failed")
+    R.finish(f"stress: {R.passed} passed, {R.failed} failed")
     return 0 if R.failed == 0 else 1
 
 
