@@ -46,10 +46,14 @@ mod hone {
 #[allow(dead_code, unreachable_pub)]
 mod kglue {
     pub mod chains;
+    pub mod clock;
     pub mod event;
     pub mod irqlock;
     pub mod module;
+    pub mod skb;
+    pub mod sock;
     pub mod subscription;
+    pub mod task;
     pub mod user;
 }
 
@@ -59,13 +63,17 @@ mod shim {
     include!("shim_bindings.rs");
 }
 
-use hone::record::{Class, Comm, Owner, PacketRecord, SocketRecord};
+use hone::record::{Class, Owner, PacketRecord, SocketRecord};
 use hone::socktab::{Pack, Slot, SocketInfo, SocketSlot, SocketTable, Table, Writer};
 use kglue::chains::{self, PacketSource, ProcessSource, SocketSource};
+use kglue::clock::mono_ns;
 use kglue::event::{
     HoneEvent, HoneStats, PacketEvent, PacketNotice, ProcessEvent, SnapshotFn, SocketChange, SocketEvent, SocketNotice,
 };
 use kglue::irqlock::IrqSpinLock;
+use kglue::skb::SkBuff;
+use kglue::sock::Sock;
+use kglue::task::Task;
 use kglue::subscription::{Subscriber, Subscription};
 
 crate::hone_module! {
@@ -91,14 +99,10 @@ impl Subscriber<Arc<ProcessEvent>> for Forwarder {
     }
 }
 
-/// The connection id of a socket: its inode number, 0 if it has none.
-fn socket_ino(sk: *mut kernel::bindings::sock) -> u32 {
-    // SAFETY: callers pass a socket lent to them for the call.
-    unsafe { shim::hone_sock_ino(sk) }
-}
-
-fn key(sk: *mut kernel::bindings::sock) -> u64 {
-    sk as usize as u64
+/// The key of a socket in the tables: its address, unique while it lives (its destruction
+/// removes it).
+fn key(sk: &Sock) -> u64 {
+    sk.as_ptr() as usize as u64
 }
 
 impl Forwarder {
@@ -110,10 +114,10 @@ impl Forwarder {
     }
 }
 
-impl Subscriber<SocketNotice> for Forwarder {
-    fn notify(&self, notice: &SocketNotice) {
+impl Subscriber<SocketNotice<'static>> for Forwarder {
+    fn notify(&self, notice: &SocketNotice<'static>) {
         let hub = hub();
-        let sk = notice.sk;
+        let sk = notice.sock();
         if notice.change == SocketChange::Destroyed {
             hub.sockets.remove(&mut hub.sockets_writer.lock(), key(sk));
             return;
@@ -123,19 +127,19 @@ impl Subscriber<SocketNotice> for Forwarder {
         match notice.change {
             SocketChange::Opened => {
                 hub.count(Class::Socket);
-                let conn = socket_ino(sk);
+                let conn = sk.ino();
                 if conn == 0 {
                     return;
                 }
                 hub.track(sk, SocketInfo { conn, owner: Some(owner) });
-                Self::publish_socket(now_ns(), SocketRecord { closed: false, conn, owner });
+                Self::publish_socket(mono_ns(), SocketRecord { closed: false, conn, owner });
             }
             SocketChange::Closed => {
                 hub.count(Class::Socket);
                 let known = lookup(&hub.sockets, &hub.sockets_writer, key(sk)).map(|i| i.conn);
-                let conn = known.unwrap_or_else(|| socket_ino(sk));
+                let conn = known.unwrap_or_else(|| sk.ino());
                 if conn != 0 {
-                    Self::publish_socket(now_ns(), SocketRecord { closed: true, conn, owner });
+                    Self::publish_socket(mono_ns(), SocketRecord { closed: true, conn, owner });
                 }
             }
             _ => hub.set_owner(sk, owner),
@@ -143,23 +147,20 @@ impl Subscriber<SocketNotice> for Forwarder {
     }
 }
 
-impl Subscriber<PacketNotice> for Forwarder {
-    fn notify(&self, notice: &PacketNotice) {
+impl Subscriber<PacketNotice<'static>> for Forwarder {
+    fn notify(&self, notice: &PacketNotice<'static>) {
         let hub = hub();
         hub.count(Class::Packet);
-        let sk = notice.sk;
-        let (conn, owner) = if sk.is_null() {
-            if notice.inbound {
-                hub.echo_reply_socket(notice.skb)
-            } else {
-                (None, None)
+        let skb = notice.skb();
+        let (conn, owner) = match notice.sock() {
+            None if notice.inbound => hub.echo_reply_socket(skb),
+            None => (None, None),
+            Some(sk) => {
+                if !notice.inbound && sk.is_ping() {
+                    hub.echo_request(skb, sk);
+                }
+                hub.socket(sk)
             }
-        } else {
-            // SAFETY: packet_notify lends a valid full socket for the call.
-            if !notice.inbound && unsafe { shim::hone_sock_is_ping(sk) } {
-                hub.echo_request(notice.skb, sk);
-            }
-            hub.socket(sk)
         };
         // A packet leaving in process context is sent by the current process; any other packet
         // of a socket belongs to the socket's current owner.
@@ -168,11 +169,8 @@ impl Subscriber<PacketNotice> for Forwarder {
         let process = sender.map(|(o, _)| o).or(owner);
         let pid = process.and_then(|o| u32::try_from(o.pid).ok()).filter(|&p| p != 0);
         let comm = process.map(|o| o.comm).unwrap_or_default();
-        // SAFETY: packet_notify lends a valid packet for the call.
-        let len = unsafe { shim::hone_skb_len(notice.skb) };
-        let record = PacketRecord { inbound: notice.inbound, conn, pid, thread: pid.and(thread), comm, len };
-        // SAFETY: as above.
-        let event = unsafe { PacketEvent::new(notice.skb, now_ns(), record, hub.whole_packets.load(Ordering::Relaxed) > 0) };
+        let record = PacketRecord { inbound: notice.inbound, conn, pid, thread: pid.and(thread), comm, len: skb.len() };
+        let event = PacketEvent::new(skb, mono_ns(), record, hub.whole_packets.load(Ordering::Relaxed) > 0);
         match event.map(|e| Arc::new(e, GFP_ATOMIC)) {
             Some(Ok(event)) => Self::publish(&HoneEvent::Packet(event)),
             _ => hub.lose(Class::Packet),
@@ -185,45 +183,29 @@ fn current_owner() -> Option<Owner> {
     current_sender().map(|(owner, _)| owner)
 }
 
-fn task_owner(task: *mut kernel::bindings::task_struct) -> Owner {
+fn task_owner(task: &Task) -> Owner {
     task_owner_and_thread(task).0
 }
 
 /// A task's process (with its command name) and its own thread id.
-fn task_owner_and_thread(task: *mut kernel::bindings::task_struct) -> (Owner, i32) {
-    let mut ids = shim::hone_task_ids::default();
-    let mut comm = [0u8; 16];
-    // SAFETY: callers pass a task that is alive for this call; `comm` is valid for 16 bytes.
-    let n = unsafe {
-        shim::hone_task_ids(task, &mut ids);
-        shim::hone_task_comm(task, comm.as_mut_ptr(), comm.len() as i32)
-    };
-    let comm = Comm::new(&comm[..usize::try_from(n).unwrap_or(0).min(16)]);
-    (Owner { pid: ids.pid, ppid: ids.ppid, euid: ids.euid, egid: ids.egid, comm }, ids.tid)
+fn task_owner_and_thread(task: &Task) -> (Owner, i32) {
+    let ids = task.ids();
+    (Owner { pid: ids.pid, ppid: ids.ppid, euid: ids.euid, egid: ids.egid, comm: task.comm() }, ids.tid)
 }
 
 /// The thread running in task context and its process, if any (not in an interrupt or softirq).
 fn current_sender() -> Option<(Owner, i32)> {
-    // SAFETY: no precondition; returns null outside task context.
-    let task = unsafe { shim::hone_current_task() };
-    (!task.is_null()).then(|| task_owner_and_thread(task))
+    Task::with_current(task_owner_and_thread)
 }
 
 /// The ICMP echo a packet carries, read from its first bytes.
-fn echo_of(skb: *mut kernel::bindings::sk_buff) -> Option<hone::ip::Echo> {
+fn echo_of(skb: &SkBuff) -> Option<hone::ip::Echo> {
     let mut header = [0u8; 96];
-    // SAFETY: packet_notify lends a valid packet for the call.
-    let n = (unsafe { shim::hone_skb_len(skb) } as usize).min(header.len());
-    // SAFETY: as above; `header` is valid for `n` bytes.
-    if unsafe { shim::hone_skb_copy(skb, 0, header.as_mut_ptr().cast(), n as u32) } != 0 {
+    let n = (skb.len() as usize).min(header.len());
+    if !skb.copy(0, &mut header[..n]) {
         return None;
     }
     hone::ip::echo(&header[..n])
-}
-
-fn now_ns() -> u64 {
-    // SAFETY: reads the monotonic clock; callable from any context.
-    unsafe { shim::hone_clock_mono_ns() }
 }
 
 /// hone_notify's subscriptions to the three notifiers, held while it has subscribers.
@@ -304,20 +286,20 @@ impl Hub {
 
     /// Records `info` for `sk`. A full table leaves the socket untracked: its packets still
     /// carry its inode number, and the sender when sent in process context.
-    fn track(&self, sk: *mut kernel::bindings::sock, info: SocketInfo) {
+    fn track(&self, sk: &Sock, info: SocketInfo) {
         let _ = self.sockets.insert(&mut self.sockets_writer.lock(), key(sk), info);
     }
 
     /// Makes `owner` the current owner of `sk`, tracking it if it is not yet. The common case,
     /// the same process using its socket again, changes nothing and takes no lock.
-    fn set_owner(&self, sk: *mut kernel::bindings::sock, owner: Owner) {
+    fn set_owner(&self, sk: &Sock, owner: Owner) {
         if lookup(&self.sockets, &self.sockets_writer, key(sk)).is_some_and(|info| info.owner == Some(owner)) {
             return;
         }
         let mut writer = self.sockets_writer.lock();
         let info = match self.sockets.get_locked(&writer, key(sk)) {
             Some(info) => SocketInfo { owner: Some(owner), ..info },
-            None => match socket_ino(sk) {
+            None => match sk.ino() {
                 0 => return,
                 conn => SocketInfo { conn, owner: Some(owner) },
             },
@@ -326,7 +308,7 @@ impl Hub {
     }
 
     /// Remembers which ping socket sent an echo request.
-    fn echo_request(&self, skb: *mut kernel::bindings::sk_buff, sk: *mut kernel::bindings::sock) {
+    fn echo_request(&self, skb: &SkBuff, sk: &Sock) {
         let Some(e) = echo_of(skb) else { return };
         if e.reply {
             return;
@@ -340,7 +322,7 @@ impl Hub {
     }
 
     /// The ping socket an echo reply is for, if one sent its request.
-    fn echo_reply_socket(&self, skb: *mut kernel::bindings::sk_buff) -> (Option<u32>, Option<Owner>) {
+    fn echo_reply_socket(&self, skb: &SkBuff) -> (Option<u32>, Option<Owner>) {
         let Some(e) = echo_of(skb).filter(|e| e.reply) else { return (None, None) };
         let Some(sk) = lookup(&self.echoes, &self.echoes_writer, echo_key(&e)) else { return (None, None) };
         // Only the table is consulted: the socket itself may be gone.
@@ -352,11 +334,11 @@ impl Hub {
 
     /// Connection id and owner of a packet's socket; a socket seen for the first time (open
     /// before the first reader) is tracked from now on, so its id outlives its file.
-    fn socket(&self, sk: *mut kernel::bindings::sock) -> (Option<u32>, Option<Owner>) {
+    fn socket(&self, sk: &Sock) -> (Option<u32>, Option<Owner>) {
         if let Some(info) = lookup(&self.sockets, &self.sockets_writer, key(sk)) {
             return (Some(info.conn), info.owner);
         }
-        let conn = socket_ino(sk);
+        let conn = sk.ino();
         if conn == 0 {
             return (None, None);
         }
@@ -442,8 +424,9 @@ struct SocketsOf {
 }
 
 unsafe extern "C" fn snapshot_socket(data: *mut c_void, sk: *mut kernel::bindings::sock) {
-    // SAFETY: `data` is the `SocketsOf` of `snapshot_each`, alive for the walk.
-    let of = unsafe { &mut *(data as *mut SocketsOf) };
+    // SAFETY: `data` is the `SocketsOf` of `snapshot_each`, alive for the walk, which lends
+    // the socket for the call.
+    let (of, sk) = unsafe { (&mut *(data as *mut SocketsOf), Sock::from_raw(sk)) };
     let holder = of.holder;
     let hub = hub();
     let (conn, owner) = hub.socket(sk);
@@ -470,7 +453,9 @@ unsafe extern "C" fn snapshot_each(ctx: *mut c_void, event: *const c_void, task:
     if !ctx.hand(&HoneEvent::Process(process.clone())) {
         return false;
     }
-    let mut of = SocketsOf { start_ns: process.ts_ns, holder: task_owner(task), events: KVec::new() };
+    // SAFETY: process_notify lends the task, referenced, for the call.
+    let holder = task_owner(unsafe { Task::from_raw(task) });
+    let mut of = SocketsOf { start_ns: process.ts_ns, holder, events: KVec::new() };
     // SAFETY: `task` is referenced for the call; `snapshot_socket` does not sleep.
     unsafe { chains::hone_socket_snapshot(task, Some(snapshot_socket), &mut of as *mut SocketsOf as *mut c_void) };
     of.events.into_iter().all(|ev| ctx.hand(&HoneEvent::Socket(ev)))
@@ -541,7 +526,7 @@ impl kernel::Module for HoneNotifyModule {
                 sockets_writer <- kernel::sync::lock::Lock::new(sockets_writer, kernel::c_str!("hone_sockets"), kernel::static_lock_class!()),
                 echoes,
                 echoes_writer <- kernel::sync::lock::Lock::new(echoes_writer, kernel::c_str!("hone_echoes"), kernel::static_lock_class!()),
-                start_ns: now_ns(),
+                start_ns: mono_ns(),
                 received: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
                 lost: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
                 whole_packets: AtomicU32::new(0),

@@ -43,10 +43,13 @@ mod hone {
 #[path = "../../rust/kglue"]
 #[allow(dead_code, unreachable_pub)]
 mod kglue {
+    pub mod clock;
     pub mod event;
     pub mod irqlock;
     pub mod kvec;
     pub mod module;
+    pub mod skb;
+    pub mod sock;
     pub mod stream;
     pub mod subscription;
     pub mod user;

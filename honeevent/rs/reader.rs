@@ -25,6 +25,7 @@ use crate::hone::pcapng::{self, SectionInfo, SectionStats};
 use crate::hone::record::Counts;
 use crate::hone::ring::{Entry, Ring};
 use crate::hone::{params, text};
+use crate::kglue::clock::{mono_ns, real_offset_ns};
 use crate::kglue::event::{HoneEvent, HoneStats, PacketEvent, PACKET_HEAD};
 use crate::kglue::irqlock::IrqSpinLock;
 use crate::kglue::user::user_slice;
@@ -316,19 +317,10 @@ struct Reader {
     stream: Mutex<Stream>,
 }
 
-fn wall_offset_ns() -> i64 {
-    // SAFETY: reads the clock offsets; callable from any context.
-    unsafe { shim::hone_clock_real_offset_ns() }
-}
-
-fn mono_ns() -> u64 {
-    // SAFETY: reads the monotonic clock; callable from any context.
-    unsafe { shim::hone_clock_mono_ns() }
-}
 
 /// Monotonic ns to ns since the epoch (the interface's resolution: packets, statistics).
 fn wall_ns(mono: u64) -> u64 {
-    mono.saturating_add_signed(wall_offset_ns())
+    mono.saturating_add_signed(real_offset_ns())
 }
 
 /// Monotonic ns to µs since the epoch (process and connection blocks, as the original).
@@ -652,7 +644,7 @@ impl Reader {
                 pcapng::section_header(&mut c, &info).and_then(|_| pcapng::interface_description(&mut c, snaplen))
             }
             (Format::Text, Next::Head) => {
-                text::head(&mut c, open_ns, u64::try_from(wall_offset_ns()).unwrap_or(0), &cfg.hostid)
+                text::head(&mut c, open_ns, u64::try_from(real_offset_ns()).unwrap_or(0), &cfg.hostid)
             }
             (Format::Pcapng, Next::Event(HoneEvent::Process(p))) => pcapng::process_block(&mut c, &p.record(), wall_us(p.ts_ns)),
             (Format::Text, Next::Event(HoneEvent::Process(p))) => text::process(&mut c, p.ts_ns, &p.record()),

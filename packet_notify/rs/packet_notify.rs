@@ -10,8 +10,6 @@
 //! UDP connected and bound, ICMP errors quoting TCP or UDP). With no subscriber the hooks
 //! return at once.
 
-use kernel::bindings::{sk_buff, sock};
-use kernel::error::to_result;
 use kernel::prelude::*;
 
 // Shared with the other modules, each of which uses a part.
@@ -20,6 +18,11 @@ use kernel::prelude::*;
 mod kglue {
     pub mod event;
     pub mod module;
+    pub mod netfilter;
+    pub mod publish;
+    pub mod registration;
+    pub mod skb;
+    pub mod sock;
     pub mod user;
 }
 
@@ -37,6 +40,8 @@ mod shim {
 }
 
 use kglue::event::PacketNotice;
+use kglue::skb::SkBuff;
+use kglue::sock::Sock;
 
 crate::hone_module! {
     type: PacketNotifyModule,
@@ -44,34 +49,21 @@ crate::hone_module! {
     description: "Hone: packets at netfilter LOCAL_IN/LOCAL_OUT with their local socket",
 }
 
-/// Called by the netfilter hook for every packet while the chain has subscribers.
-///
-/// # Safety
-///
-/// `skb` is the hook's packet and `sk` null or a full socket, both valid for the call.
-#[no_mangle]
-pub unsafe extern "C" fn hone_packet_seen(skb: *mut sk_buff, sk: *mut sock, inbound: bool) {
-    let notice = PacketNotice { skb, sk, inbound };
-    // SAFETY: the chain lends `&PacketNotice` (what `PacketSource` promises) for the call.
-    unsafe { shim::hone_packet_call(&notice as *const PacketNotice as *mut core::ffi::c_void) };
-}
+crate::publisher!(
+    /// This module's chain: its subscribers get `&PacketNotice`.
+    PacketChain, PacketNotice<'_>, hone_packet_call, hone_packet_has_subscribers
+);
 
-/// The netfilter hooks in every network namespace; dropping unregisters them.
-struct NetfilterHooks;
+crate::registration!(
+    /// The netfilter hooks (the C shim's) in every network namespace.
+    NetfilterHooks, hone_packet_hooks_register, hone_packet_hooks_unregister
+);
 
-impl NetfilterHooks {
-    fn register() -> Result<Self> {
-        // SAFETY: registers the shim's static pernet operations once; undone by `drop`.
-        to_result(unsafe { shim::hone_packet_hooks_register() })?;
-        Ok(NetfilterHooks)
-    }
-}
+crate::packet_seen_entry!(packet_seen);
 
-impl Drop for NetfilterHooks {
-    fn drop(&mut self) {
-        // SAFETY: `register` succeeded; after this no hook runs.
-        unsafe { shim::hone_packet_hooks_unregister() };
-    }
+/// Every packet, while the chain has subscribers, with its local socket if one was found.
+fn packet_seen(skb: &SkBuff, sk: Option<&Sock>, inbound: bool) {
+    PacketChain::publish(&PacketNotice::new(skb, sk, inbound));
 }
 
 struct PacketNotifyModule {

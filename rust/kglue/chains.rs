@@ -23,11 +23,11 @@ crate::source!(
 );
 crate::source!(
     /// socket_notify: open and close of inet sockets.
-    SocketSource, SocketNotice, hone_socket_register, hone_socket_unregister
+    SocketSource, SocketNotice<'static>, hone_socket_register, hone_socket_unregister
 );
 crate::source!(
     /// packet_notify: packets at netfilter's LOCAL_IN and LOCAL_OUT.
-    PacketSource, PacketNotice, hone_packet_register, hone_packet_unregister
+    PacketSource, PacketNotice<'static>, hone_packet_register, hone_packet_unregister
 );
 
 // `task_struct` holds a zero-sized member; only pointers to it cross (as `rust/bindings` does).

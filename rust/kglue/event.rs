@@ -6,6 +6,8 @@
 //! are reference counted (`Arc`) and shared: a chain call lends `&E`, and a subscriber that keeps
 //! the event clones the `Arc` (no copy of the data).
 
+use super::skb::{SkBuff, SkBuffClone};
+use super::sock::Sock;
 use crate::hone::record::{Class, PacketRecord, ProcessKind, ProcessRecord, SocketRecord};
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -52,7 +54,7 @@ pub const PACKET_HEAD: u32 = 256;
 /// What an event keeps of its packet.
 enum PacketData {
     /// A clone of the kernel's `sk_buff`, sharing its data (no copy).
-    Clone(*mut kernel::bindings::sk_buff),
+    Clone(SkBuffClone),
     /// A copy of the packet's first `len` bytes, the kernel's buffer left alone.
     Head { len: u32, bytes: [u8; PACKET_HEAD as usize] },
 }
@@ -69,23 +71,13 @@ pub struct PacketEvent {
 
 impl PacketEvent {
     /// Keeps a clone of `skb` if `whole`, else a copy of its head; `None` if memory is short.
-    ///
-    /// # Safety
-    ///
-    /// `skb` must be a valid packet for the duration of the call.
-    pub unsafe fn new(skb: *mut kernel::bindings::sk_buff, ts_ns: u64, record: PacketRecord, whole: bool) -> Option<Self> {
+    pub fn new(skb: &SkBuff, ts_ns: u64, record: PacketRecord, whole: bool) -> Option<Self> {
         let data = if whole {
-            // SAFETY: the caller guarantees `skb`; the clone is ours until `drop`.
-            let skb = unsafe { crate::shim::hone_skb_clone(skb) };
-            if skb.is_null() {
-                return None;
-            }
-            PacketData::Clone(skb)
+            PacketData::Clone(skb.clone_atomic()?)
         } else {
             let len = record.len.min(PACKET_HEAD);
             let mut bytes = [0u8; PACKET_HEAD as usize];
-            // SAFETY: the caller guarantees `skb`; `bytes` is valid for `len` bytes.
-            let copied = unsafe { crate::shim::hone_skb_copy(skb, 0, bytes.as_mut_ptr().cast(), len) } == 0;
+            let copied = skb.copy(0, &mut bytes[..len as usize]);
             PacketData::Head { len: if copied { len } else { 0 }, bytes }
         };
         Some(PacketEvent { data, ts_ns, record })
@@ -102,12 +94,10 @@ impl PacketEvent {
     /// Copies `buf.len()` bytes of the packet, starting `off` bytes after its network header;
     /// false if the event does not hold them.
     pub fn copy(&self, off: u32, buf: &mut [u8]) -> bool {
-        let Ok(len) = u32::try_from(buf.len()) else { return false };
         match &self.data {
-            // The copy checks the bounds against the packet.
-            // SAFETY: `skb` is our clone and `buf` is valid for `len` bytes.
-            PacketData::Clone(skb) => unsafe { crate::shim::hone_skb_copy(*skb, off, buf.as_mut_ptr().cast(), len) == 0 },
+            PacketData::Clone(skb) => skb.copy(off, buf),
             PacketData::Head { len: held, bytes } => {
+                let Ok(len) = u32::try_from(buf.len()) else { return false };
                 match off.checked_add(len).filter(|&end| end <= *held) {
                     Some(end) => {
                         buf.copy_from_slice(&bytes[off as usize..end as usize]);
@@ -118,25 +108,13 @@ impl PacketEvent {
             }
         }
     }
-}
 
-impl PacketEvent {
     /// Copies `len` bytes of the packet, starting `off` bytes after its network header, to user
     /// memory at `addr`: a clone's data goes from the kernel's buffer straight to the reader.
     /// `EFAULT` if the user memory is bad or the event does not hold those bytes.
     pub fn copy_to_user(&self, off: u32, addr: usize, len: u32) -> Result {
         match &self.data {
-            PacketData::Clone(skb) => {
-                // `hone_skb_copy_to_user` checks the bounds against the packet, and the user
-                // range with `access_ok`, and copies with the fault-handling user copy.
-                // SAFETY: `skb` is our clone.
-                let ret = unsafe { crate::shim::hone_skb_copy_to_user(*skb, off, addr as *mut core::ffi::c_void, len) };
-                if ret == 0 {
-                    Ok(())
-                } else {
-                    Err(EFAULT)
-                }
-            }
+            PacketData::Clone(skb) => skb.copy_to_user(off, addr, len),
             PacketData::Head { len: held, bytes } => {
                 let end = off.checked_add(len).filter(|&end| end <= *held).ok_or(EFAULT)?;
                 super::user::user_slice(addr, len as usize).writer().write_slice(&bytes[off as usize..end as usize])
@@ -144,21 +122,6 @@ impl PacketEvent {
         }
     }
 }
-
-impl Drop for PacketEvent {
-    fn drop(&mut self) {
-        if let PacketData::Clone(skb) = self.data {
-            // SAFETY: the clone was made by `new` and is freed once, here.
-            unsafe { crate::shim::hone_skb_free(skb) };
-        }
-    }
-}
-
-// SAFETY: the clone is owned by this event alone; it is only read (`skb_copy_bits`) and freed
-// once, which any thread may do.
-unsafe impl Send for PacketEvent {}
-// SAFETY: as above; `&PacketEvent` only allows reads.
-unsafe impl Sync for PacketEvent {}
 
 /// A socket opened or closed.
 pub struct SocketEvent {
@@ -238,24 +201,56 @@ impl SocketChange {
     }
 }
 
-/// A socket event of socket_notify, lent for the duration of the call.
+/// A socket event of socket_notify, lent to the chain's subscribers for the call.
+///
+/// Chains name it `SocketNotice<'static>`, which only names the type: a subscriber gets a
+/// `&SocketNotice` for the call, and [`SocketNotice::sock`] lends the socket for no longer.
 #[repr(C)]
-pub struct SocketNotice {
-    /// The socket.
-    pub sk: *mut kernel::bindings::sock,
+pub struct SocketNotice<'a> {
+    sk: &'a Sock,
     /// What happened to it.
     pub change: SocketChange,
 }
 
-/// A packet of packet_notify, lent for the duration of the call.
+impl<'a> SocketNotice<'a> {
+    /// A notice of `change` to `sk`.
+    pub fn new(sk: &'a Sock, change: SocketChange) -> Self {
+        SocketNotice { sk, change }
+    }
+
+    /// The socket.
+    pub fn sock(&self) -> &Sock {
+        self.sk
+    }
+}
+
+/// A packet of packet_notify, lent to the chain's subscribers for the call.
+///
+/// Chains name it `PacketNotice<'static>`, which only names the type: a subscriber gets a
+/// `&PacketNotice` for the call, and its accessors lend the packet and socket for no longer.
 #[repr(C)]
-pub struct PacketNotice {
-    /// The packet, its network header at `data`.
-    pub skb: *mut kernel::bindings::sk_buff,
-    /// Its local socket, if one was found.
-    pub sk: *mut kernel::bindings::sock,
+pub struct PacketNotice<'a> {
+    skb: &'a SkBuff,
+    sk: Option<&'a Sock>,
     /// Whether it is arriving (LOCAL_IN) rather than leaving (LOCAL_OUT).
     pub inbound: bool,
+}
+
+impl<'a> PacketNotice<'a> {
+    /// A notice of `skb`, whose local socket is `sk` if one was found.
+    pub fn new(skb: &'a SkBuff, sk: Option<&'a Sock>, inbound: bool) -> Self {
+        PacketNotice { skb, sk, inbound }
+    }
+
+    /// The packet, its network header at `data`.
+    pub fn skb(&self) -> &SkBuff {
+        self.skb
+    }
+
+    /// Its local socket, if one was found: a full socket.
+    pub fn sock(&self) -> Option<&Sock> {
+        self.sk
+    }
 }
 
 /// hone_notify's counters since it was loaded.

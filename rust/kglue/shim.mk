@@ -68,7 +68,7 @@ quiet_cmd_hone_bindgen = BINDGEN $@
 	--blocklist-type '.*' --allowlist-var '' --allowlist-function 'hone_.*' \
 	-o $@ -- $(hone_bindgen_c_flags) -fno-builtin -D__BINDGEN__ -DMODULE
 
-$(obj)/rs/shim_bindings.rs: $(src)/c/shim.h $(src)/../rust/kglue/c/hone_glue.h $(src)/../rust/kglue/c/hone_chain.h FORCE
+$(obj)/rs/shim_bindings.rs: $(src)/c/shim.h $(wildcard $(src)/../rust/kglue/c/*.h) FORCE
 	$(call if_changed_dep,hone_bindgen)
 
 targets += rs/shim_bindings.rs

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* socket_notify's C shim; see shim.h. */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/fdtable.h>
 #include <linux/file.h>
 #include <linux/kprobes.h>
@@ -99,13 +101,7 @@ int hone_socket_probes_register(void)
 	return ret;
 }
 
-void hone_socket_probes_unregister(void)
-{
-	unregister_kprobes(kprobes, ARRAY_SIZE(kprobes));
-	unregister_kretprobes(kretprobes, ARRAY_SIZE(kretprobes));
-}
-
-unsigned long hone_socket_probes_missed(void)
+static unsigned long probes_missed(void)
 {
 	unsigned long n = 0;
 	int i;
@@ -115,6 +111,17 @@ unsigned long hone_socket_probes_missed(void)
 	for (i = 0; i < ARRAY_SIZE(kprobes); i++)
 		n += kprobes[i]->nmissed;
 	return n;
+}
+
+void hone_socket_probes_unregister(void)
+{
+	unsigned long missed;
+
+	unregister_kprobes(kprobes, ARRAY_SIZE(kprobes));
+	unregister_kretprobes(kretprobes, ARRAY_SIZE(kretprobes));
+	missed = probes_missed();
+	if (missed)
+		pr_warn("%lu socket events were missed by the kprobes\n", missed);
 }
 
 struct snapshot_walk {

@@ -23,9 +23,8 @@ HONE_DECLARE_CHAIN(socket);
  * inet_sock_destruct (destroyed: the last reference is gone).
  */
 int hone_socket_probes_register(void);
+/* Unregisters them, and warns of the hits they missed (no kretprobe instance was free). */
 void hone_socket_probes_unregister(void);
-/* Probe hits missed because no kretprobe instance was free. */
-unsigned long hone_socket_probes_missed(void);
 
 #ifndef __BINDGEN__
 /* Implemented in Rust: one socket change, in the context where it happened. */

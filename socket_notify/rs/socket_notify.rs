@@ -15,10 +15,6 @@
 //! `SocketNotice`, in the context where they happened; with no subscriber the probes return at
 //! once. `hone_socket_snapshot` lists the inet sockets a task has open.
 
-use core::ffi::c_void;
-use kernel::bindings::sock;
-use kernel::c_str;
-use kernel::error::to_result;
 use kernel::prelude::*;
 
 // Shared with the other modules, each of which uses a part.
@@ -27,6 +23,11 @@ use kernel::prelude::*;
 mod kglue {
     pub mod event;
     pub mod module;
+    pub mod publish;
+    pub mod registration;
+    pub mod skb;
+    pub mod sock;
+    pub mod socket_events;
     pub mod tracepoint;
     pub mod user;
 }
@@ -45,6 +46,8 @@ mod shim {
 }
 
 use kglue::event::{SocketChange, SocketNotice};
+use kglue::sock::Sock;
+use kglue::socket_events::{sock_length_probes, SockLengthProbes};
 use kglue::tracepoint::{Probe, TracepointProbes, Tracepoints};
 
 crate::hone_module! {
@@ -53,71 +56,43 @@ crate::hone_module! {
     description: "Hone: open, use, close and destruction of inet sockets",
 }
 
-/// Called by the probes (and the send/receive tracepoints) for one socket change.
-///
-/// # Safety
-///
-/// `sk` must be a valid socket for the duration of the call.
-#[no_mangle]
-pub unsafe extern "C" fn hone_socket_changed(sk: *mut sock, change: u32) {
-    let Some(change) = SocketChange::from_code(change) else { return };
-    // SAFETY: guaranteed by the caller.
-    if !unsafe { shim::hone_sock_is_user_inet(sk) } {
-        return;
+crate::publisher!(
+    /// This module's chain: its subscribers get `&SocketNotice`.
+    SocketChain, SocketNotice<'_>, hone_socket_call, hone_socket_has_subscribers
+);
+
+crate::registration!(
+    /// The kprobes on the socket entry points (the C shim's); they report the probe hits they
+    /// missed when unregistered.
+    SocketProbes, hone_socket_probes_register, hone_socket_probes_unregister
+);
+
+crate::socket_changed_entry!(socket_changed);
+
+/// One change of a socket, from the kprobes or the send/receive tracepoints: the chain hears
+/// of the user's inet sockets.
+fn socket_changed(sk: &Sock, change: SocketChange) {
+    if sk.is_user_inet() {
+        SocketChain::publish(&SocketNotice::new(sk, change));
     }
-    let notice = SocketNotice { sk, change };
-    // SAFETY: the chain lends `&SocketNotice` (what `SocketSource` promises) for the call.
-    unsafe { shim::hone_socket_call(&notice as *const SocketNotice as *mut c_void) };
 }
 
 /// Marks sockets as used by the process sending or receiving on them.
 struct SocketUse;
 
-impl SocketUse {
-    fn used(sk: *mut sock) {
-        // SAFETY: reads the chain's head; callable from any context.
-        if unsafe { shim::hone_socket_has_subscribers() } {
-            // SAFETY: the tracepoint lends a valid socket for the call.
-            unsafe { hone_socket_changed(sk, SocketChange::Used as u32) };
+impl SockLengthProbes for SocketUse {
+    fn used(&self, sk: &Sock) {
+        if SocketChain::has_subscribers() {
+            socket_changed(sk, SocketChange::Used);
         }
     }
-}
-
-unsafe extern "C" fn msg_length_probe(_data: *mut c_void, sk: *mut sock, _ret: i32, _flags: i32) {
-    SocketUse::used(sk);
 }
 
 impl TracepointProbes for SocketUse {
     type List = [Probe; 2];
 
     fn probes() -> [Probe; 2] {
-        [
-            Probe { name: c_str!("sock_send_length"), func: msg_length_probe as *mut c_void },
-            Probe { name: c_str!("sock_recv_length"), func: msg_length_probe as *mut c_void },
-        ]
-    }
-}
-
-/// The kprobes on the socket entry points; dropping unregisters them.
-struct SocketProbes;
-
-impl SocketProbes {
-    fn register() -> Result<Self> {
-        // SAFETY: registers the shim's static probes once; undone by `drop`.
-        to_result(unsafe { shim::hone_socket_probes_register() })?;
-        Ok(SocketProbes)
-    }
-}
-
-impl Drop for SocketProbes {
-    fn drop(&mut self) {
-        // SAFETY: `register` succeeded; unregistering waits for running handlers.
-        unsafe { shim::hone_socket_probes_unregister() };
-        // SAFETY: reads the probes' counters.
-        let missed = unsafe { shim::hone_socket_probes_missed() };
-        if missed > 0 {
-            pr_warn!("{} socket events were missed by the kprobes\n", missed);
-        }
+        sock_length_probes::<Self>()
     }
 }
 

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Packets: the `sk_buff`s the kernel lends to a hook, and the clones of them Hone keeps.
+
+use core::ptr::NonNull;
+use kernel::bindings;
+use kernel::prelude::*;
+use kernel::types::Opaque;
+
+/// A packet whose network header is at `data`, as netfilter's `LOCAL_IN` and `LOCAL_OUT` hooks
+/// see it.
+///
+/// # Invariants
+///
+/// A `&SkBuff` refers to a live `sk_buff` for its whole lifetime.
+#[repr(transparent)]
+pub struct SkBuff(Opaque<bindings::sk_buff>);
+
+impl SkBuff {
+    /// The packet at `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to an `sk_buff` that stays alive, with its network header set, for `'a`.
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::sk_buff) -> &'a SkBuff {
+        // INVARIANT: the caller keeps the packet alive for `'a`.
+        // SAFETY: `SkBuff` is a transparent wrapper of `sk_buff`, so the cast keeps the layout;
+        // the pointer is valid for `'a` (the caller's guarantee).
+        unsafe { &*ptr.cast::<SkBuff>() }
+    }
+
+    /// The raw `sk_buff`, for the C side of a module boundary.
+    pub fn as_ptr(&self) -> *mut bindings::sk_buff {
+        self.0.get()
+    }
+
+    /// Bytes from the network header to the end of the packet.
+    pub fn len(&self) -> u32 {
+        // SAFETY: the packet is live (type invariant).
+        unsafe { crate::shim::hone_skb_len(self.as_ptr()) }
+    }
+
+    /// Copies `buf.len()` bytes starting `off` bytes after the network header; false if the
+    /// packet is shorter.
+    pub fn copy(&self, off: u32, buf: &mut [u8]) -> bool {
+        let Ok(len) = u32::try_from(buf.len()) else { return false };
+        // `skb_copy_bits` checks the bounds against the packet.
+        // SAFETY: the packet is live (type invariant) and `buf` is valid for `len` bytes.
+        unsafe { crate::shim::hone_skb_copy(self.as_ptr(), off, buf.as_mut_ptr().cast(), len) == 0 }
+    }
+
+    /// Copies `len` bytes starting `off` bytes after the network header to user memory at
+    /// `addr`; `EFAULT` if the user memory is bad or the packet shorter.
+    pub fn copy_to_user(&self, off: u32, addr: usize, len: u32) -> Result {
+        // `hone_skb_copy_to_user` checks the bounds against the packet and the user range with
+        // `access_ok`, and copies with the fault-handling user copy.
+        // SAFETY: the packet is live (type invariant).
+        let ret = unsafe { crate::shim::hone_skb_copy_to_user(self.as_ptr(), off, addr as *mut core::ffi::c_void, len) };
+        if ret == 0 {
+            Ok(())
+        } else {
+            Err(EFAULT)
+        }
+    }
+
+    /// A clone that shares this packet's data (no copy) and lives on after the hook;
+    /// `None` if memory is short. Any context.
+    pub fn clone_atomic(&self) -> Option<SkBuffClone> {
+        // SAFETY: the packet is live (type invariant).
+        let clone = NonNull::new(unsafe { crate::shim::hone_skb_clone(self.as_ptr()) })?;
+        // INVARIANT: `hone_skb_clone` made it and nothing else holds it.
+        Some(SkBuffClone(clone))
+    }
+}
+
+/// A clone of a packet that Hone owns, freed when dropped.
+///
+/// # Invariants
+///
+/// `self.0` is a clone made by `hone_skb_clone`, owned by this value alone and freed only by
+/// its `drop`.
+pub struct SkBuffClone(NonNull<bindings::sk_buff>);
+
+impl core::ops::Deref for SkBuffClone {
+    type Target = SkBuff;
+
+    fn deref(&self) -> &SkBuff {
+        // SAFETY: the clone stays alive until `drop` (type invariant), which needs `&mut self`.
+        unsafe { SkBuff::from_raw(self.0.as_ptr()) }
+    }
+}
+
+impl Drop for SkBuffClone {
+    fn drop(&mut self) {
+        // SAFETY: the clone is ours and is freed once, here (type invariant).
+        unsafe { crate::shim::hone_skb_free(self.0.as_ptr()) };
+    }
+}
+
+// SAFETY: the clone is owned by this value alone (type invariant); it is only read
+// (`skb_copy_bits`, `skb_copy_datagram_iter`) and freed once, which any thread may do.
+unsafe impl Send for SkBuffClone {}
+// SAFETY: as above; `&SkBuffClone` only allows reads.
+unsafe impl Sync for SkBuffClone {}
