@@ -50,6 +50,7 @@ mod kglue {
     pub mod event;
     pub mod irqlock;
     pub mod module;
+    pub mod publish;
     pub mod skb;
     pub mod sock;
     pub mod subscription;
@@ -65,16 +66,17 @@ mod shim {
 
 use hone::record::{Class, Owner, PacketRecord, SocketRecord};
 use hone::socktab::{Pack, Slot, SocketInfo, SocketSlot, SocketTable, Table, Writer};
-use kglue::chains::{self, PacketSource, ProcessSource, SocketSource};
+use kglue::chains;
 use kglue::clock::mono_ns;
 use kglue::event::{
-    HoneEvent, HoneStats, PacketEvent, PacketNotice, ProcessEvent, SnapshotFn, SocketChange, SocketEvent, SocketNotice,
+    HoneChain, HoneEvent, HoneStats, PacketChain, PacketEvent, PacketNotice, ProcessChain, ProcessEvent, SnapshotFn,
+    SocketChain, SocketChange, SocketEvent, SocketNotice,
 };
 use kglue::irqlock::IrqSpinLock;
 use kglue::skb::SkBuff;
 use kglue::sock::Sock;
-use kglue::task::Task;
 use kglue::subscription::{Subscriber, Subscription};
+use kglue::task::Task;
 
 crate::hone_module! {
     type: HoneNotifyModule,
@@ -82,20 +84,15 @@ crate::hone_module! {
     description: "Hone: correlated event stream of processes, sockets and packets",
 }
 
+crate::publisher!(HoneChain, hone_notify_chain_call);
+
 /// Passes upstream events on to hone_notify's subscribers.
 struct Forwarder;
-
-impl Forwarder {
-    fn publish(event: &HoneEvent) {
-        // SAFETY: the chain lends `&HoneEvent` (what `HoneSource` promises) for the call.
-        unsafe { shim::hone_notify_chain_call(event as *const HoneEvent as *mut c_void) };
-    }
-}
 
 impl Subscriber<Arc<ProcessEvent>> for Forwarder {
     fn notify(&self, event: &Arc<ProcessEvent>) {
         hub().count(Class::Process);
-        Self::publish(&HoneEvent::Process(event.clone()));
+        HoneChain::publish(&HoneEvent::Process(event.clone()));
     }
 }
 
@@ -108,7 +105,7 @@ fn key(sk: &Sock) -> u64 {
 impl Forwarder {
     fn publish_socket(ts_ns: u64, record: SocketRecord) {
         match Arc::new(SocketEvent { ts_ns, record }, GFP_ATOMIC) {
-            Ok(event) => Self::publish(&HoneEvent::Socket(event)),
+            Ok(event) => HoneChain::publish(&HoneEvent::Socket(event)),
             Err(_) => hub().lose(Class::Socket),
         }
     }
@@ -172,7 +169,7 @@ impl Subscriber<PacketNotice<'static>> for Forwarder {
         let record = PacketRecord { inbound: notice.inbound, conn, pid, thread: pid.and(thread), comm, len: skb.len() };
         let event = PacketEvent::new(skb, mono_ns(), record, hub.whole_packets.load(Ordering::Relaxed) > 0);
         match event.map(|e| Arc::new(e, GFP_ATOMIC)) {
-            Some(Ok(event)) => Self::publish(&HoneEvent::Packet(event)),
+            Some(Ok(event)) => HoneChain::publish(&HoneEvent::Packet(event)),
             _ => hub.lose(Class::Packet),
         }
     }
@@ -210,9 +207,9 @@ fn echo_of(skb: &SkBuff) -> Option<hone::ip::Echo> {
 
 /// hone_notify's subscriptions to the three notifiers, held while it has subscribers.
 struct Upstream {
-    _process: Subscription<ProcessSource, Forwarder>,
-    _socket: Subscription<SocketSource, Forwarder>,
-    _packet: Subscription<PacketSource, Forwarder>,
+    _process: Subscription<ProcessChain, Forwarder>,
+    _socket: Subscription<SocketChain, Forwarder>,
+    _packet: Subscription<PacketChain, Forwarder>,
 }
 
 impl Upstream {
@@ -415,50 +412,42 @@ impl SnapshotCtx {
     }
 }
 
-/// The open sockets of one process, collected under its file table's lock.
-struct SocketsOf {
-    /// When the process started (the time of its snapshot records).
-    start_ns: u64,
-    holder: Owner,
-    events: KVec<Arc<SocketEvent>>,
-}
-
-unsafe extern "C" fn snapshot_socket(data: *mut c_void, sk: *mut kernel::bindings::sock) {
-    // SAFETY: `data` is the `SocketsOf` of `snapshot_each`, alive for the walk, which lends
-    // the socket for the call.
-    let (of, sk) = unsafe { (&mut *(data as *mut SocketsOf), Sock::from_raw(sk)) };
-    let holder = of.holder;
+/// The snapshot event of a socket `holder` has open (since `start_ns`, when it started), if the
+/// socket has a connection id; it is tracked from now on. In the walk of its file table: must
+/// not sleep.
+fn snapshot_socket(sk: &Sock, holder: Owner, start_ns: u64) -> Option<Arc<SocketEvent>> {
     let hub = hub();
     let (conn, owner) = hub.socket(sk);
-    let Some(conn) = conn else { return };
+    let conn = conn?;
     if owner.is_none() {
         hub.track(sk, SocketInfo { conn, owner: Some(holder) });
     }
     let record = SocketRecord { closed: false, conn, owner: holder };
-    match Arc::new(SocketEvent { ts_ns: of.start_ns, record }, GFP_ATOMIC) {
-        Ok(ev) => {
-            if of.events.push(ev, GFP_ATOMIC).is_err() {
-                hub.lose(Class::Socket);
-            }
-        }
-        Err(_) => hub.lose(Class::Socket),
+    let event = Arc::new(SocketEvent { ts_ns: start_ns, record }, GFP_ATOMIC).ok();
+    if event.is_none() {
+        hub.lose(Class::Socket);
     }
+    event
 }
 
-unsafe extern "C" fn snapshot_each(ctx: *mut c_void, event: *const c_void, task: *mut kernel::bindings::task_struct) -> bool {
-    // SAFETY: `ctx` is the `SnapshotCtx` of `hone_notify_snapshot`, alive for the whole walk.
-    let ctx = unsafe { &*(ctx as *const SnapshotCtx) };
-    // SAFETY: process_notify lends `&Arc<ProcessEvent>` and a referenced task for the call.
-    let process = unsafe { &*(event as *const Arc<ProcessEvent>) }.clone();
-    if !ctx.hand(&HoneEvent::Process(process.clone())) {
-        return false;
-    }
-    // SAFETY: process_notify lends the task, referenced, for the call.
-    let holder = task_owner(unsafe { Task::from_raw(task) });
-    let mut of = SocketsOf { start_ns: process.ts_ns, holder, events: KVec::new() };
-    // SAFETY: `task` is referenced for the call; `snapshot_socket` does not sleep.
-    unsafe { chains::hone_socket_snapshot(task, Some(snapshot_socket), &mut of as *mut SocketsOf as *mut c_void) };
-    of.events.into_iter().all(|ev| ctx.hand(&HoneEvent::Socket(ev)))
+/// Hands every running process to `hand`, each followed by its open inet sockets, until it
+/// returns false.
+fn snapshot(hand: impl Fn(&HoneEvent) -> bool) -> Result {
+    chains::process_snapshot(|process, task| {
+        if !hand(&HoneEvent::Process(process.clone())) {
+            return false;
+        }
+        let holder = task_owner(task);
+        let mut events = KVec::new();
+        chains::sockets_of(task, |sk| {
+            if let Some(event) = snapshot_socket(sk, holder, process.ts_ns) {
+                if events.push(event, GFP_ATOMIC).is_err() {
+                    hub().lose(Class::Socket);
+                }
+            }
+        });
+        events.into_iter().all(|event| hand(&HoneEvent::Socket(event)))
+    })
 }
 
 /// Hands `&HoneEvent` for every running process, each followed by its open inet sockets, to
@@ -471,8 +460,10 @@ unsafe extern "C" fn snapshot_each(ctx: *mut c_void, event: *const c_void, task:
 pub unsafe extern "C" fn hone_notify_snapshot(sink: Option<SnapshotFn>, data: *mut c_void) -> c_int {
     let Some(sink) = sink else { return EINVAL.to_errno() };
     let ctx = SnapshotCtx { sink, data };
-    // SAFETY: `snapshot_each` matches `SnapshotFn` and `ctx` outlives the call.
-    unsafe { chains::hone_process_snapshot(Some(snapshot_each), &ctx as *const SnapshotCtx as *mut c_void) }
+    match snapshot(|event| ctx.hand(event)) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
 }
 
 /// Fills `out` with the counters since the module was loaded: events received and events lost
@@ -490,11 +481,15 @@ pub unsafe extern "C" fn hone_notify_stats(out: *mut HoneStats) {
     unsafe { out.write(stats) };
 }
 
-/// A subscriber starts (`want`) or stops wanting whole packets; calls come in pairs. While
-/// any subscriber wants them, packet events keep clones of the kernel's buffers; otherwise
-/// they keep the first `PACKET_HEAD` bytes. Any context.
+/// A subscriber starts (`want`) or stops wanting whole packets. While any subscriber wants
+/// them, packet events keep clones of the kernel's buffers; otherwise they keep the first
+/// `PACKET_HEAD` bytes. Any context.
+///
+/// # Safety
+///
+/// Calls come in pairs: a subscriber stops (`false`) only after it started (`true`).
 #[no_mangle]
-pub extern "C" fn hone_notify_whole_packets(want: bool) {
+pub unsafe extern "C" fn hone_notify_whole_packets(want: bool) {
     let whole = &hub().whole_packets;
     if want {
         whole.fetch_add(1, Ordering::Relaxed);
@@ -502,6 +497,12 @@ pub extern "C" fn hone_notify_whole_packets(want: bool) {
         whole.fetch_sub(1, Ordering::Relaxed);
     }
 }
+
+crate::declared_in_c!(hone_notify_register);
+crate::declared_in_c!(hone_notify_unregister);
+crate::declared_in_c!(hone_notify_snapshot);
+crate::declared_in_c!(hone_notify_stats);
+crate::declared_in_c!(hone_notify_whole_packets);
 
 struct HoneNotifyModule {
     hub: Pin<KBox<Hub>>,

@@ -7,6 +7,7 @@
 #define HONEEVENT_SHIM_H
 
 #include "../../rust/kglue/c/hone_glue.h"
+#include "../../rust/kglue/c/hone_interface.h"
 
 struct class;
 
@@ -35,7 +36,6 @@ int hone_uname(char *buf, int len);
 int hone_chrdev_register(int major, const char *name, struct class **class_out);
 void hone_chrdev_unregister(int major, const char *name, struct class *class);
 
-#ifndef __BINDGEN__
 /* Implemented in Rust. */
 void *hone_reader_open(unsigned int minor, int *err);
 ssize_t hone_reader_read(void *reader, char __user *buf, size_t len, bool nonblock);
@@ -43,6 +43,5 @@ long hone_reader_ioctl(void *reader, unsigned int cmd, unsigned long arg);
 struct wait_queue_head *hone_reader_waitqueue(void *reader);
 bool hone_reader_readable(void *reader);
 void hone_reader_release(void *reader);
-#endif
 
 #endif

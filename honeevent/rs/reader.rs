@@ -26,10 +26,10 @@ use crate::hone::record::Counts;
 use crate::hone::ring::{Entry, Ring};
 use crate::hone::{params, text};
 use crate::kglue::clock::{mono_ns, real_offset_ns};
-use crate::kglue::event::{HoneEvent, HoneStats, PacketEvent, PACKET_HEAD};
+use crate::kglue::event::{HoneChain, HoneEvent, PacketEvent, PACKET_HEAD};
 use crate::kglue::irqlock::IrqSpinLock;
 use crate::kglue::user::user_slice;
-use crate::kglue::stream::{hone_notify_snapshot, hone_notify_stats, HoneSource, WholePackets};
+use crate::kglue::stream::{self, WholePackets};
 use crate::kglue::subscription::{Subscriber, Subscription};
 use crate::{config, shim};
 
@@ -311,12 +311,11 @@ enum Produced {
 #[pin_data]
 struct Reader {
     format: Format,
-    feeder: Subscription<HoneSource, RingFeeder>,
+    feeder: Subscription<HoneChain, RingFeeder>,
     shared: Arc<Shared>,
     #[pin]
     stream: Mutex<Stream>,
 }
-
 
 /// Monotonic ns to ns since the epoch (the interface's resolution: packets, statistics).
 fn wall_ns(mono: u64) -> u64 {
@@ -328,22 +327,10 @@ fn wall_us(mono: u64) -> u64 {
     wall_ns(mono) / 1000
 }
 
-unsafe extern "C" fn collect_snapshot(data: *mut c_void, event: *const c_void) -> bool {
-    // SAFETY: `data` is the vector passed by `take_snapshot`, alive for the walk.
-    let list = unsafe { &mut *(data as *mut KVec<HoneEvent>) };
-    // SAFETY: hone_notify lends `&HoneEvent` for the call.
-    let event = unsafe { &*(event as *const HoneEvent) };
-    list.push(event.clone(), GFP_KERNEL).is_ok()
-}
-
 /// The running processes, each followed by its open inet sockets.
 fn take_snapshot() -> Result<KVec<HoneEvent>> {
     let mut snapshot = KVec::new();
-    // SAFETY: `collect_snapshot` matches the callback type and `snapshot` outlives the call.
-    let ret = unsafe { hone_notify_snapshot(Some(collect_snapshot), &mut snapshot as *mut KVec<HoneEvent> as *mut c_void) };
-    if ret < 0 {
-        return Err(Error::from_errno(ret));
-    }
+    stream::snapshot(|event| snapshot.push(event.clone(), GFP_KERNEL).is_ok())?;
     Ok(snapshot)
 }
 
@@ -351,13 +338,6 @@ unsafe extern "C" fn shared_has_events(data: *mut c_void) -> bool {
     // SAFETY: `data` is the reader's `Shared`, which the waiting reader keeps alive.
     let shared = unsafe { &*(data as *const Shared) };
     shared.has_events()
-}
-
-fn hone_stats() -> HoneStats {
-    let mut stats = HoneStats::default();
-    // SAFETY: `stats` is valid for writes.
-    unsafe { hone_notify_stats(&mut stats) };
-    stats
 }
 
 /// Reads `n` `u32`s from user memory at `addr`.
@@ -553,7 +533,7 @@ impl Reader {
     }
 
     fn section_stats(&self, s: &Stream) -> SectionStats {
-        let g = hone_stats();
+        let g = stream::stats();
         let q = self.shared.queue.lock();
         SectionStats {
             start_ns: wall_ns(g.start_ns),
@@ -754,7 +734,7 @@ impl Reader {
                 Ok(0)
             }
             ioctl::GET_STATS => {
-                let g = hone_stats();
+                let g = stream::stats();
                 let load = |c: &[AtomicU64; 3]| [0, 1, 2].map(|i| c[i].load(Ordering::Relaxed));
                 let stats = DeviceStats {
                     readers: TOTALS.readers.load(Ordering::Relaxed),
@@ -880,3 +860,10 @@ pub(crate) unsafe extern "C" fn hone_reader_release(reader: *mut c_void) {
     // SAFETY: guaranteed by the caller: this is the box `hone_reader_open` leaked.
     drop(unsafe { KBox::from_raw(reader as *mut Reader) });
 }
+
+crate::declared_in_c!(hone_reader_open);
+crate::declared_in_c!(hone_reader_read);
+crate::declared_in_c!(hone_reader_ioctl);
+crate::declared_in_c!(hone_reader_waitqueue);
+crate::declared_in_c!(hone_reader_readable);
+crate::declared_in_c!(hone_reader_release);

@@ -8,6 +8,7 @@
 
 #include "../../rust/kglue/c/hone_glue.h"
 #include "../../rust/kglue/c/hone_chain.h"
+#include "../../rust/kglue/c/hone_interface.h"
 
 HONE_DECLARE_CHAIN(packet);
 
@@ -15,9 +16,7 @@ HONE_DECLARE_CHAIN(packet);
 int hone_packet_hooks_register(void);
 void hone_packet_hooks_unregister(void);
 
-#ifndef __BINDGEN__
 /* Implemented in Rust: called for every packet while the chain has subscribers. */
 void hone_packet_seen(struct sk_buff *skb, struct sock *sk, bool inbound);
-#endif
 
 #endif

@@ -39,7 +39,7 @@ mod shim {
     include!("shim_bindings.rs");
 }
 
-use kglue::event::PacketNotice;
+use kglue::event::{PacketChain, PacketNotice};
 use kglue::skb::SkBuff;
 use kglue::sock::Sock;
 
@@ -49,10 +49,7 @@ crate::hone_module! {
     description: "Hone: packets at netfilter LOCAL_IN/LOCAL_OUT with their local socket",
 }
 
-crate::publisher!(
-    /// This module's chain: its subscribers get `&PacketNotice`.
-    PacketChain, PacketNotice<'_>, hone_packet_call, hone_packet_has_subscribers
-);
+crate::publisher!(PacketChain, hone_packet_call);
 
 crate::registration!(
     /// The netfilter hooks (the C shim's) in every network namespace.

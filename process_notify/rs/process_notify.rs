@@ -49,7 +49,7 @@ mod shim {
 
 use hone::record::ProcessKind;
 use kglue::clock::mono_ns;
-use kglue::event::ProcessEvent;
+use kglue::event::{ProcessChain, ProcessEvent};
 use kglue::kvec;
 use kglue::process::{current_argv, sched_probes, Binprm, ProcessSink, Processes, SchedProbes};
 use kglue::task::Task;
@@ -62,10 +62,7 @@ crate::hone_module! {
     description: "Hone: fork, exec and exit events from the scheduler tracepoints",
 }
 
-crate::publisher!(
-    /// This module's chain: its subscribers get `&Arc<ProcessEvent>`.
-    ProcessChain, Arc<ProcessEvent>, hone_process_call, hone_process_has_subscribers
-);
+crate::publisher!(ProcessChain, hone_process_call, hone_process_has_subscribers);
 
 crate::process_snapshot_entry!(snapshot);
 
@@ -150,9 +147,9 @@ impl SchedProbes for ProcessNotifier {
 }
 
 impl TracepointProbes for ProcessNotifier {
-    type List = [Probe; 3];
+    type List = [Probe<Self>; 3];
 
-    fn probes() -> [Probe; 3] {
+    fn probes() -> [Probe<Self>; 3] {
         sched_probes::<Self>()
     }
 }

@@ -1,46 +1,58 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The chains of the three notifier modules, described for their consumer, hone_notify.
+//! The chains and snapshots of the three notifier modules, described for their consumer,
+//! hone_notify (the functions are declared in `c/hone_interface.h`).
 
-use super::event::{PacketNotice, ProcessEvent, ProcessSnapshotFn, SocketNotice};
-use super::subscription::Source;
-use kernel::bindings::notifier_block;
-use kernel::ffi::{c_int, c_void};
+use super::event::ProcessEvent;
+use super::sock::Sock;
+use super::task::Task;
+use kernel::bindings;
+use kernel::ffi::c_void;
+use kernel::prelude::*;
 use kernel::sync::Arc;
 
-extern "C" {
-    fn hone_process_register(nb: *mut notifier_block) -> c_int;
-    fn hone_process_unregister(nb: *mut notifier_block) -> c_int;
-    fn hone_socket_register(nb: *mut notifier_block) -> c_int;
-    fn hone_socket_unregister(nb: *mut notifier_block) -> c_int;
-    fn hone_packet_register(nb: *mut notifier_block) -> c_int;
-    fn hone_packet_unregister(nb: *mut notifier_block) -> c_int;
+crate::source!(ProcessChain, hone_process_register, hone_process_unregister);
+crate::source!(SocketChain, hone_socket_register, hone_socket_unregister);
+crate::source!(PacketChain, hone_packet_register, hone_packet_unregister);
+
+type ProcessVisit<'a> = &'a mut dyn FnMut(&Arc<ProcessEvent>, &Task) -> bool;
+
+/// Every running process, oldest first: process_notify lends its event and its task to
+/// `take` until it returns false. Process context.
+pub fn process_snapshot(mut take: impl FnMut(&Arc<ProcessEvent>, &Task) -> bool) -> Result {
+    let mut take: ProcessVisit<'_> = &mut take;
+    // SAFETY: `process_visit` matches the callback type process_notify calls, and `take`
+    // outlives the call.
+    let ret = unsafe { crate::shim::hone_process_snapshot(Some(process_visit), &mut take as *mut ProcessVisit<'_> as *mut c_void) };
+    if ret < 0 {
+        return Err(Error::from_errno(ret));
+    }
+    Ok(())
 }
 
-crate::source!(
-    /// process_notify: fork, exec and exit events.
-    ProcessSource, Arc<ProcessEvent>, hone_process_register, hone_process_unregister
-);
-crate::source!(
-    /// socket_notify: open and close of inet sockets.
-    SocketSource, SocketNotice<'static>, hone_socket_register, hone_socket_unregister
-);
-crate::source!(
-    /// packet_notify: packets at netfilter's LOCAL_IN and LOCAL_OUT.
-    PacketSource, PacketNotice<'static>, hone_packet_register, hone_packet_unregister
-);
+unsafe extern "C" fn process_visit(data: *mut c_void, event: *const c_void, task: *mut bindings::task_struct) -> bool {
+    // SAFETY: `data` is the `ProcessVisit` of `process_snapshot`, alive for the walk, and
+    // process_notify lends a `&Arc<ProcessEvent>` and a referenced task for the call
+    // (`c/hone_interface.h`).
+    let (take, event, task) =
+        unsafe { (&mut *(data as *mut ProcessVisit<'_>), &*(event as *const Arc<ProcessEvent>), Task::from_raw(task)) };
+    take(event, task)
+}
 
-// `task_struct` holds a zero-sized member; only pointers to it cross (as `rust/bindings` does).
-#[allow(improper_ctypes)]
-extern "C" {
-    /// process_notify: hands `&Arc<ProcessEvent>` and the task of each running process to
-    /// `sink`.
-    pub fn hone_process_snapshot(sink: Option<ProcessSnapshotFn>, data: *mut c_void) -> c_int;
-    /// socket_notify: calls `visit(data, sk)` for each inet socket `task` has open (atomic
-    /// context: `visit` must not sleep).
-    pub fn hone_socket_snapshot(
-        task: *mut kernel::bindings::task_struct,
-        visit: Option<unsafe extern "C" fn(data: *mut c_void, sk: *mut kernel::bindings::sock)>,
-        data: *mut c_void,
-    ) -> c_int;
+type SocketVisit<'a> = &'a mut dyn FnMut(&Sock);
+
+/// Lends each inet socket `task` has open to `visit`, under the lock of its file table:
+/// `visit` must not sleep.
+pub fn sockets_of(task: &Task, mut visit: impl FnMut(&Sock)) {
+    let mut visit: SocketVisit<'_> = &mut visit;
+    // SAFETY: the task is live (`Task`'s invariant); `socket_visit` matches the callback type
+    // socket_notify calls, and `visit` outlives the call.
+    unsafe { crate::shim::hone_socket_snapshot(task.as_ptr(), Some(socket_visit), &mut visit as *mut SocketVisit<'_> as *mut c_void) };
+}
+
+unsafe extern "C" fn socket_visit(data: *mut c_void, sk: *mut bindings::sock) {
+    // SAFETY: `data` is the `SocketVisit` of `sockets_of`, alive for the walk, which lends the
+    // socket for the call.
+    let (visit, sk) = unsafe { (&mut *(data as *mut SocketVisit<'_>), Sock::from_raw(sk)) };
+    visit(sk);
 }

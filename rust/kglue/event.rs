@@ -9,6 +9,7 @@
 use super::skb::{SkBuff, SkBuffClone};
 use super::sock::Sock;
 use crate::hone::record::{Class, PacketRecord, ProcessKind, ProcessRecord, SocketRecord};
+use crate::shim::{HONE_SOCKET_CLOSED, HONE_SOCKET_DESTROYED, HONE_SOCKET_OPENED, HONE_SOCKET_USED};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -174,37 +175,76 @@ pub type ProcessSnapshotFn = unsafe extern "C" fn(
     task: *mut kernel::bindings::task_struct,
 ) -> bool;
 
-/// What happened to a socket (`HONE_SOCKET_*` in socket_notify's shim).
+/// What happened to a socket (`HONE_SOCKET_*` in `c/hone_interface.h`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
 pub enum SocketChange {
     /// Created by `socket()` or `accept()`, in the opening process.
-    Opened = 0,
+    Opened = HONE_SOCKET_OPENED,
     /// Released by its last `close()`, in the closing process.
-    Closed = 1,
+    Closed = HONE_SOCKET_CLOSED,
     /// Sent or received on, in the acting process.
-    Used = 2,
+    Used = HONE_SOCKET_USED,
     /// About to be freed (after the last packet).
-    Destroyed = 3,
+    Destroyed = HONE_SOCKET_DESTROYED,
 }
 
 impl SocketChange {
     /// The change for a raw code, if valid.
     pub fn from_code(code: u32) -> Option<Self> {
         match code {
-            0 => Some(Self::Opened),
-            1 => Some(Self::Closed),
-            2 => Some(Self::Used),
-            3 => Some(Self::Destroyed),
+            HONE_SOCKET_OPENED => Some(Self::Opened),
+            HONE_SOCKET_CLOSED => Some(Self::Closed),
+            HONE_SOCKET_USED => Some(Self::Used),
+            HONE_SOCKET_DESTROYED => Some(Self::Destroyed),
             _ => None,
         }
     }
 }
 
-/// A socket event of socket_notify, lent to the chain's subscribers for the call.
+/// A chain of events between Hone's modules (`c/hone_interface.h`): what it lends its
+/// subscribers for a call. The module that publishes on it (`publisher!`) and those that
+/// subscribe to it (`source!`) name the chain, so both sides agree on the type.
+pub trait Chain {
+    /// The event, which may borrow (`'a`) what the publisher lends with it.
+    type Event<'a>;
+}
+
+/// process_notify's chain: fork, exec and exit.
+pub struct ProcessChain;
+
+impl Chain for ProcessChain {
+    type Event<'a> = Arc<ProcessEvent>;
+}
+
+/// socket_notify's chain: open, use, close and destruction of inet sockets.
+pub struct SocketChain;
+
+impl Chain for SocketChain {
+    type Event<'a> = SocketNotice<'a>;
+}
+
+/// packet_notify's chain: packets at netfilter's LOCAL_IN and LOCAL_OUT.
+pub struct PacketChain;
+
+impl Chain for PacketChain {
+    type Event<'a> = PacketNotice<'a>;
+}
+
+/// hone_notify's chain: the correlated stream that readers consume.
+pub struct HoneChain;
+
+impl Chain for HoneChain {
+    type Event<'a> = HoneEvent;
+}
+
+/// A socket event of socket_notify, lent to the chain's subscribers for the call: `struct
+/// hone_socket_notice` of `c/hone_interface.h`, whose layout it has.
 ///
-/// Chains name it `SocketNotice<'static>`, which only names the type: a subscriber gets a
+/// A subscriber sees it as `SocketNotice<'static>`, which only names the type: it gets a
 /// `&SocketNotice` for the call, and [`SocketNotice::sock`] lends the socket for no longer.
+/// That holds as long as the socket stays a private field that no accessor returns for `'a`,
+/// and the type is neither `Clone` nor `Copy`.
 #[repr(C)]
 pub struct SocketNotice<'a> {
     sk: &'a Sock,
@@ -224,10 +264,13 @@ impl<'a> SocketNotice<'a> {
     }
 }
 
-/// A packet of packet_notify, lent to the chain's subscribers for the call.
+/// A packet of packet_notify, lent to the chain's subscribers for the call: `struct
+/// hone_packet_notice` of `c/hone_interface.h`, whose layout it has.
 ///
-/// Chains name it `PacketNotice<'static>`, which only names the type: a subscriber gets a
+/// A subscriber sees it as `PacketNotice<'static>`, which only names the type: it gets a
 /// `&PacketNotice` for the call, and its accessors lend the packet and socket for no longer.
+/// That holds as long as they stay private fields that no accessor returns for `'a`, and the
+/// type is neither `Clone` nor `Copy`.
 #[repr(C)]
 pub struct PacketNotice<'a> {
     skb: &'a SkBuff,
@@ -253,14 +296,24 @@ impl<'a> PacketNotice<'a> {
     }
 }
 
-/// hone_notify's counters since it was loaded.
-#[repr(C)]
-#[derive(Default, Clone, Copy)]
-pub struct HoneStats {
-    /// Monotonic time hone_notify was loaded, in ns.
-    pub start_ns: u64,
-    /// Events received, by class (`Class as usize`).
-    pub received: [u64; 3],
-    /// Events lost for want of memory, by class.
-    pub lost: [u64; 3],
-}
+/// hone_notify's counters since it was loaded (`struct hone_stats` of `c/hone_interface.h`);
+/// `received` and `lost` are indexed by `Class as usize`.
+pub type HoneStats = crate::shim::hone_stats;
+
+// A start time, then a count of each class received and lost.
+const _: () = assert!(core::mem::size_of::<HoneStats>() == 8 * (1 + 2 * crate::hone::record::CLASSES));
+
+// The notices are the C structs, field for field (a reference or an `Option` of one is a
+// pointer, `SocketChange` a `u32`).
+const _: () = {
+    use crate::shim::{hone_packet_notice as CPacket, hone_socket_notice as CSocket};
+    use core::mem::{offset_of, size_of};
+    assert!(size_of::<SocketNotice<'_>>() == size_of::<CSocket>());
+    assert!(offset_of!(SocketNotice<'_>, sk) == offset_of!(CSocket, sk));
+    assert!(offset_of!(SocketNotice<'_>, change) == offset_of!(CSocket, change));
+    assert!(size_of::<SocketChange>() == size_of::<u32>());
+    assert!(size_of::<PacketNotice<'_>>() == size_of::<CPacket>());
+    assert!(offset_of!(PacketNotice<'_>, skb) == offset_of!(CPacket, skb));
+    assert!(offset_of!(PacketNotice<'_>, sk) == offset_of!(CPacket, sk));
+    assert!(offset_of!(PacketNotice<'_>, inbound) == offset_of!(CPacket, inbound));
+};

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The `module!` declaration of a Hone module, in the form the kernel's macro takes.
+//! How a Hone module declares itself: its `module!`, in the form the kernel's macro takes, and
+//! the functions it defines for C to call, checked against their C declarations.
 
 /// Declares a Hone module: `hone_module! { type: T, name: "n", description: "d" }` becomes the
 /// kernel's `module!` with Hone's author and licence, under the key the kernel being built
@@ -24,5 +25,17 @@ macro_rules! hone_module {
             description: $description,
             license: "GPL",
         }
+    };
+}
+
+/// Checks, when compiling, that the function `$f` this crate defines for C (another module, or
+/// its own shim) has the type that its C declaration, through bindgen, gives it in
+/// `crate::shim`: the array only type-checks if both coerce to one function pointer type.
+#[macro_export]
+macro_rules! declared_in_c {
+    ($f:ident) => {
+        const _: () = {
+            let _ = [$f, $crate::shim::$f];
+        };
     };
 }

@@ -45,7 +45,8 @@ impl Binprm {
 }
 
 /// Up to `max` bytes of the current task's arguments (NUL-separated), read without faulting,
-/// so in any context; `None` if it has none or memory is short.
+/// so in any context; `None` if it has none, if they are not in memory (paged out) or if memory
+/// is short.
 pub fn current_argv(max: usize, flags: Flags) -> Option<KVec<u8>> {
     // SAFETY: reads `current`'s mm; no precondition.
     let total = usize::try_from(unsafe { crate::shim::hone_current_argv_len() }).unwrap_or(0);
@@ -87,12 +88,16 @@ pub trait SchedProbes: Sync {
 
 /// The probes of `T` on `sched_process_fork`, `sched_process_exec` and `sched_process_exit`:
 /// what its `TracepointProbes::probes` returns.
-pub fn sched_probes<T: SchedProbes>() -> [Probe; 3] {
-    [
-        Probe { name: c_str!("sched_process_fork"), func: fork_probe::<T> as *mut c_void },
-        Probe { name: c_str!("sched_process_exec"), func: exec_probe::<T> as *mut c_void },
-        Probe { name: c_str!("sched_process_exit"), func: exit_probe::<T> as *mut c_void },
-    ]
+pub fn sched_probes<T: SchedProbes>() -> [Probe<T>; 3] {
+    // SAFETY: each function takes a `*const T` and then its tracepoint's arguments, as far as
+    // it reads them (an argument a newer kernel appends is ignored by the C calling convention).
+    unsafe {
+        [
+            Probe::new(c_str!("sched_process_fork"), fork_probe::<T> as *mut c_void),
+            Probe::new(c_str!("sched_process_exec"), exec_probe::<T> as *mut c_void),
+            Probe::new(c_str!("sched_process_exit"), exit_probe::<T> as *mut c_void),
+        ]
+    }
 }
 
 /// `sched_process_fork(parent, child)`.
@@ -133,11 +138,11 @@ unsafe extern "C" fn exit_probe<T: SchedProbes>(data: *mut c_void, task: *mut bi
 /// # Invariants
 ///
 /// This value holds a reference (`get_task_struct`) on the task at `self.0`.
-pub struct TaskRef(NonNull<bindings::task_struct>);
+struct TaskRef(NonNull<bindings::task_struct>);
 
 impl TaskRef {
     /// Takes a reference on `task`.
-    pub fn new(task: &Task) -> Self {
+    fn new(task: &Task) -> Self {
         // SAFETY: the task is live (`Task`'s invariant).
         unsafe { crate::shim::hone_task_get(task.as_ptr()) };
         // INVARIANT: the reference was just taken.
@@ -257,9 +262,9 @@ macro_rules! process_snapshot_entry {
         #[no_mangle]
         pub unsafe extern "C" fn hone_process_snapshot(
             sink: Option<$crate::kglue::event::ProcessSnapshotFn>,
-            data: *mut core::ffi::c_void,
-        ) -> kernel::ffi::c_int {
-            let Some(sink) = sink else { return EINVAL.to_errno() };
+            data: *mut ::core::ffi::c_void,
+        ) -> ::kernel::ffi::c_int {
+            let Some(sink) = sink else { return ::kernel::error::code::EINVAL.to_errno() };
             // SAFETY: the caller's guarantee; the sink is dropped before this call returns.
             let sink = unsafe { $crate::kglue::process::ProcessSink::new(sink, data) };
             match $handler(&sink) {
@@ -267,5 +272,6 @@ macro_rules! process_snapshot_entry {
                 Err(e) => e.to_errno(),
             }
         }
+        $crate::declared_in_c!(hone_process_snapshot);
     };
 }

@@ -4,29 +4,32 @@
 //! `c/hone_chain.h`), for the module that defines it. Other modules subscribe to it through
 //! `subscription::Source`.
 
-/// Declares the publishing side of a chain: `$name::has_subscribers()` and
-/// `$name::publish(&$event)`, over the chain's `$call` and `$has_subscribers` functions.
+/// Gives the chain `$chain` (a [`Chain`](super::event::Chain) of `event.rs`), which this
+/// module defines, its publishing side: `$chain::publish(&event)` over the chain's `$call`
+/// function and, for a publisher that asks before it makes an event, `$chain::has_subscribers()`
+/// over `$has_subscribers`.
 #[macro_export]
 macro_rules! publisher {
-    ($(#[$doc:meta])* $name:ident, $event:ty, $call:ident, $has_subscribers:ident) => {
-        $(#[$doc])*
-        pub struct $name;
+    ($chain:ident, $call:ident) => {
+        impl $crate::kglue::event::$chain {
+            /// Lends `event` to each subscriber in turn, in this context.
+            pub(crate) fn publish(event: &<$crate::kglue::event::$chain as $crate::kglue::event::Chain>::Event<'_>) {
+                // The chain passes the pointer to its subscribers for the call only, which
+                // `event` outlives; they read it as the same chain's event (`source!`).
+                // SAFETY: and the chain's functions have no other precondition.
+                unsafe { $crate::shim::$call(event as *const _ as *mut ::core::ffi::c_void) };
+            }
+        }
+    };
+    ($chain:ident, $call:ident, $has_subscribers:ident) => {
+        $crate::publisher!($chain, $call);
 
-        impl $name {
+        impl $crate::kglue::event::$chain {
             /// Whether the chain has a subscriber: without one, no event needs to be made. Any
             /// context.
-            pub fn has_subscribers() -> bool {
+            pub(crate) fn has_subscribers() -> bool {
                 // SAFETY: reads the chain's head pointer; no precondition.
                 unsafe { $crate::shim::$has_subscribers() }
-            }
-
-            /// Lends `event` to each subscriber in turn, in this context.
-            pub fn publish(event: &$event) {
-                // The chain passes the pointer to its subscribers for the call only, which
-                // `event` outlives; they read it as the `Source::Event` declared for this
-                // chain, which is `$event`.
-                // SAFETY: and the chain's functions have no other precondition.
-                unsafe { $crate::shim::$call(event as *const $event as *mut core::ffi::c_void) };
             }
         }
     };

@@ -15,23 +15,23 @@ macro_rules! registration {
         impl $name {
             /// Whether the objects are registered: a second registration of the same static
             /// objects would corrupt the kernel's lists.
-            fn registered() -> &'static core::sync::atomic::AtomicBool {
-                static REGISTERED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+            fn registered() -> &'static ::core::sync::atomic::AtomicBool {
+                static REGISTERED: ::core::sync::atomic::AtomicBool = ::core::sync::atomic::AtomicBool::new(false);
                 &REGISTERED
             }
 
             /// Registers the shim's objects; they are unregistered when the value is dropped.
             /// Process context. Fails if they are registered already.
-            pub fn register() -> kernel::error::Result<Self> {
-                if Self::registered().swap(true, core::sync::atomic::Ordering::AcqRel) {
-                    return Err(kernel::error::code::EBUSY);
+            pub fn register() -> ::kernel::error::Result<Self> {
+                if Self::registered().swap(true, ::core::sync::atomic::Ordering::AcqRel) {
+                    return Err(::kernel::error::code::EBUSY);
                 }
                 // SAFETY: the objects are static, and not registered yet (the flag); `drop`
                 // undoes this.
-                match kernel::error::to_result(unsafe { $crate::shim::$register() }) {
+                match ::kernel::error::to_result(unsafe { $crate::shim::$register() }) {
                     Ok(()) => Ok($name(())),
                     Err(e) => {
-                        Self::registered().store(false, core::sync::atomic::Ordering::Release);
+                        Self::registered().store(false, ::core::sync::atomic::Ordering::Release);
                         Err(e)
                     }
                 }
@@ -43,7 +43,7 @@ macro_rules! registration {
                 // SAFETY: the value exists only once `register` succeeded, and only one does
                 // (the flag).
                 unsafe { $crate::shim::$unregister() };
-                Self::registered().store(false, core::sync::atomic::Ordering::Release);
+                Self::registered().store(false, ::core::sync::atomic::Ordering::Release);
             }
         }
     };

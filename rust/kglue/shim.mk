@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Included by each module's Kbuild after setting hone_crate (the crate root's name under rs/).
-# bindgen turns the module's c/shim.h into checked Rust prototypes (rs/shim_bindings.rs). Every
-# type is blocklisted: the crate gets them from kernel::bindings (the recipe rust/Makefile uses
-# for rust/helpers), so only the shim's own hone_* functions are generated.
+# bindgen turns the module's c/shim.h, with the rust/kglue/c headers it includes, into checked
+# Rust declarations (rs/shim_bindings.rs): Hone's own hone_* functions and types and HONE_*
+# constants. Nothing else is generated (no recursion into the types they use): the crate gets
+# the kernel's types from kernel::bindings, as rust/Makefile does for rust/helpers.
 
 #
 # The kernel's Rust API as the tree being built against has it: one cfg per change since 6.12,
@@ -65,7 +66,7 @@ endif
 quiet_cmd_hone_bindgen = BINDGEN $@
       cmd_hone_bindgen = $(BINDGEN) $< --rust-target 1.68 --formatter none --use-core --with-derive-default \
 	--ctypes-prefix ffi --no-layout-tests --no-debug '.*' --enable-function-attribute-detection \
-	--blocklist-type '.*' --allowlist-var '' --allowlist-function 'hone_.*' \
+	--allowlist-type 'hone_.*' --no-recursive-allowlist --allowlist-var 'HONE_.*' --allowlist-function 'hone_.*' \
 	-o $@ -- $(hone_bindgen_c_flags) -fno-builtin -D__BINDGEN__ -DMODULE
 
 $(obj)/rs/shim_bindings.rs: $(src)/c/shim.h $(wildcard $(src)/../rust/kglue/c/*.h) FORCE

@@ -81,12 +81,20 @@ impl SkBuff {
 /// its `drop`.
 pub struct SkBuffClone(NonNull<bindings::sk_buff>);
 
-impl core::ops::Deref for SkBuffClone {
-    type Target = SkBuff;
-
-    fn deref(&self) -> &SkBuff {
+impl SkBuffClone {
+    fn skb(&self) -> &SkBuff {
         // SAFETY: the clone stays alive until `drop` (type invariant), which needs `&mut self`.
         unsafe { SkBuff::from_raw(self.0.as_ptr()) }
+    }
+
+    /// As [`SkBuff::copy`].
+    pub fn copy(&self, off: u32, buf: &mut [u8]) -> bool {
+        self.skb().copy(off, buf)
+    }
+
+    /// As [`SkBuff::copy_to_user`].
+    pub fn copy_to_user(&self, off: u32, addr: usize, len: u32) -> Result {
+        self.skb().copy_to_user(off, addr, len)
     }
 }
 
@@ -100,5 +108,6 @@ impl Drop for SkBuffClone {
 // SAFETY: the clone is owned by this value alone (type invariant); it is only read
 // (`skb_copy_bits`, `skb_copy_datagram_iter`) and freed once, which any thread may do.
 unsafe impl Send for SkBuffClone {}
-// SAFETY: as above; `&SkBuffClone` only allows reads.
+// SAFETY: as above: `&SkBuffClone` gives nothing but those reads (not `SkBuff::clone_atomic`,
+// which writes to the packet it clones).
 unsafe impl Sync for SkBuffClone {}

@@ -18,11 +18,15 @@ pub trait SockLengthProbes: Sync {
 
 /// The probes of `T` on `sock_send_length` and `sock_recv_length`: what its
 /// `TracepointProbes::probes` returns.
-pub fn sock_length_probes<T: SockLengthProbes>() -> [Probe; 2] {
-    [
-        Probe { name: c_str!("sock_send_length"), func: length_probe::<T> as *mut c_void },
-        Probe { name: c_str!("sock_recv_length"), func: length_probe::<T> as *mut c_void },
-    ]
+pub fn sock_length_probes<T: SockLengthProbes>() -> [Probe<T>; 2] {
+    // SAFETY: the function takes a `*const T` and then both tracepoints' arguments (`sk`, `ret`,
+    // `flags`).
+    unsafe {
+        [
+            Probe::new(c_str!("sock_send_length"), length_probe::<T> as *mut c_void),
+            Probe::new(c_str!("sock_recv_length"), length_probe::<T> as *mut c_void),
+        ]
+    }
 }
 
 /// `sock_send_length(sk, ret, flags)` and `sock_recv_length(sk, ret, flags)`.
@@ -45,10 +49,11 @@ macro_rules! socket_changed_entry {
         ///
         /// `sk` must point to a socket that stays valid for the call.
         #[no_mangle]
-        pub unsafe extern "C" fn hone_socket_changed(sk: *mut kernel::bindings::sock, change: u32) {
+        pub unsafe extern "C" fn hone_socket_changed(sk: *mut ::kernel::bindings::sock, change: u32) {
             let Some(change) = $crate::kglue::event::SocketChange::from_code(change) else { return };
             // SAFETY: the caller's guarantee.
             $handler(unsafe { $crate::kglue::sock::Sock::from_raw(sk) }, change);
         }
+        $crate::declared_in_c!(hone_socket_changed);
     };
 }

@@ -1,20 +1,37 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! hone_notify's stream, described for its consumer, honeevent.
+//! hone_notify's stream, described for its consumer, honeevent (the functions are declared in
+//! `c/hone_interface.h`).
 
-use super::event::{HoneEvent, HoneStats, SnapshotFn};
-use super::subscription::Source;
-use kernel::bindings::notifier_block;
-use kernel::ffi::{c_int, c_void};
+use super::event::{HoneEvent, HoneStats};
+use kernel::ffi::c_void;
+use kernel::prelude::*;
 
-extern "C" {
-    fn hone_notify_register(nb: *mut notifier_block) -> c_int;
-    fn hone_notify_unregister(nb: *mut notifier_block) -> c_int;
-    /// Hands `&HoneEvent` for each running process, and its sockets, to `sink`.
-    pub fn hone_notify_snapshot(sink: Option<SnapshotFn>, data: *mut c_void) -> c_int;
-    /// Fills `out` with hone_notify's counters.
-    pub fn hone_notify_stats(out: *mut HoneStats);
-    fn hone_notify_whole_packets(want: bool);
+/// Every running process, each followed by its open inet sockets (oldest first): hone_notify
+/// lends each event to `take` until it returns false. Process context.
+pub fn snapshot(mut take: impl FnMut(&HoneEvent) -> bool) -> Result {
+    let mut take: &mut dyn FnMut(&HoneEvent) -> bool = &mut take;
+    // SAFETY: `collect` matches the callback type hone_notify calls, and `take` outlives the call.
+    let ret = unsafe { crate::shim::hone_notify_snapshot(Some(collect), &mut take as *mut _ as *mut c_void) };
+    if ret < 0 {
+        return Err(Error::from_errno(ret));
+    }
+    Ok(())
+}
+
+unsafe extern "C" fn collect(data: *mut c_void, event: *const c_void) -> bool {
+    // SAFETY: `data` is the `&mut dyn FnMut` of `snapshot`, alive for the walk, and hone_notify
+    // lends a `&HoneEvent` for the call (`c/hone_interface.h`).
+    let (take, event) = unsafe { (&mut *(data as *mut &mut dyn FnMut(&HoneEvent) -> bool), &*(event as *const HoneEvent)) };
+    take(event)
+}
+
+/// hone_notify's counters since it was loaded.
+pub fn stats() -> HoneStats {
+    let mut stats = HoneStats::default();
+    // SAFETY: `stats` is valid for writes.
+    unsafe { crate::shim::hone_notify_stats(&mut stats) };
+    stats
 }
 
 /// A subscriber's wish for whole packets (clones of the kernel's buffers) rather than their
@@ -24,20 +41,17 @@ pub struct WholePackets(());
 impl WholePackets {
     /// Packets are kept whole from now on, until this is dropped.
     pub fn want() -> Self {
-        // SAFETY: no precondition; `drop` makes the matching call.
-        unsafe { hone_notify_whole_packets(true) };
+        // SAFETY: this starts a pair, which `drop` ends.
+        unsafe { crate::shim::hone_notify_whole_packets(true) };
         WholePackets(())
     }
 }
 
 impl Drop for WholePackets {
     fn drop(&mut self) {
-        // SAFETY: `want` made the matching call.
-        unsafe { hone_notify_whole_packets(false) };
+        // SAFETY: ends the pair `want` started.
+        unsafe { crate::shim::hone_notify_whole_packets(false) };
     }
 }
 
-crate::source!(
-    /// hone_notify: the correlated stream that readers consume.
-    HoneSource, HoneEvent, hone_notify_register, hone_notify_unregister
-);
+crate::source!(HoneChain, hone_notify_register, hone_notify_unregister);

@@ -103,27 +103,24 @@ unsafe impl<S: Source, T: Subscriber<S::Event>> Send for Subscription<S, T> {}
 // SAFETY: as above; `&Subscription` only gives `&T`.
 unsafe impl<S: Source, T: Subscriber<S::Event>> Sync for Subscription<S, T> {}
 
-/// Declares a [`Source`] for an exported register/unregister pair.
+/// Makes the chain `$chain` (a [`Chain`](super::event::Chain) of `event.rs`) a [`Source`],
+/// through the register/unregister pair its module exports.
 #[macro_export]
 macro_rules! source {
-    ($(#[$doc:meta])* $name:ident, $event:ty, $register:ident, $unregister:ident) => {
-        $(#[$doc])*
-        pub struct $name;
+    ($chain:ident, $register:ident, $unregister:ident) => {
+        impl $crate::kglue::subscription::Source for $crate::kglue::event::$chain {
+            type Event = <$crate::kglue::event::$chain as $crate::kglue::event::Chain>::Event<'static>;
 
-        impl Source for $name {
-            type Event = $event;
-
-            unsafe fn register(nb: *mut notifier_block) -> c_int {
+            unsafe fn register(nb: *mut ::kernel::bindings::notifier_block) -> ::kernel::ffi::c_int {
                 // SAFETY: forwarded from the caller, who keeps `nb` valid until unregistered.
-                unsafe { $register(nb) }
+                unsafe { $crate::shim::$register(nb) }
             }
 
-            unsafe fn unregister(nb: *mut notifier_block) {
+            unsafe fn unregister(nb: *mut ::kernel::bindings::notifier_block) {
                 // The only error is "not registered" (-ENOENT), which the contract rules out.
                 // SAFETY: forwarded from the caller; `nb` was registered.
-                unsafe { $unregister(nb) };
+                unsafe { $crate::shim::$unregister(nb) };
             }
         }
     };
 }
-

@@ -59,7 +59,7 @@ impl Task {
         let mut comm = [0u8; 16];
         // SAFETY: the task is live (type invariant) and `comm` is valid for 16 bytes.
         let n = unsafe { crate::shim::hone_task_comm(self.as_ptr(), comm.as_mut_ptr(), comm.len() as c_int) };
-        Comm::new(&comm[..usize::try_from(n).unwrap_or(0)])
+        Comm::new(&comm[..usize::try_from(n).unwrap_or(0).min(comm.len())])
     }
 }
 

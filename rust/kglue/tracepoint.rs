@@ -4,21 +4,38 @@
 //! exported, so they are looked up with `for_each_kernel_tracepoint`).
 
 use core::ffi::c_void;
+use core::marker::PhantomData;
 use kernel::prelude::*;
 
-/// One probe: a tracepoint's name and a function with that tracepoint's prototype, whose first
-/// argument is a pointer to the handler.
-pub struct Probe {
-    /// Tracepoint name, e.g. `sched_process_fork`.
-    pub name: &'static CStr,
-    /// `void probe(void *handler, <TP_PROTO>)`.
-    pub func: *mut c_void,
+/// One probe for handler `T`: a tracepoint's name and a function with that tracepoint's
+/// prototype, whose first argument is a `*const T`. The typed constructors (`sched_probes`,
+/// `sock_length_probes`) make them.
+///
+/// # Invariants
+///
+/// `func` is `void probe(const T *handler, <TP_PROTO of name>)`.
+pub struct Probe<T> {
+    name: &'static CStr,
+    func: *mut c_void,
+    _handler: PhantomData<fn(&T)>,
+}
+
+impl<T> Probe<T> {
+    /// The probe `func` on the tracepoint `name`.
+    ///
+    /// # Safety
+    ///
+    /// `func` must be a function `void (const T *handler, <TP_PROTO of name>)`.
+    pub unsafe fn new(name: &'static CStr, func: *mut c_void) -> Self {
+        // INVARIANT: the caller's guarantee.
+        Probe { name, func, _handler: PhantomData }
+    }
 }
 
 /// A handler of several tracepoints.
 pub trait TracepointProbes: Sync + Sized {
     /// The probe list's type (an array).
-    type List: AsRef<[Probe]>;
+    type List: AsRef<[Probe<Self>]>;
     /// The probes to attach, each with the handler as its data.
     fn probes() -> Self::List;
 }
@@ -39,7 +56,8 @@ impl<T: TracepointProbes> Tracepoints<T> {
     pub fn attach(handler: T) -> Result<Self> {
         let mut this = Tracepoints { handler: KBox::new(handler, GFP_KERNEL)?, attached: 0 };
         for probe in T::probes().as_ref() {
-            // `probe.func` has the prototype of tracepoint `probe.name` (`TracepointProbes`).
+            // `probe.func` has the prototype of tracepoint `probe.name`, its first argument a
+            // `*const T` (`Probe`'s invariant, and `T::List` holds `Probe<T>`s).
             // SAFETY: and the handler stays valid until `drop` detaches it.
             let ret = unsafe { crate::shim::hone_tracepoint_attach(probe.name.as_char_ptr(), probe.func, this.data()) };
             if ret != 0 {

@@ -8,14 +8,9 @@
 
 #include "../../rust/kglue/c/hone_glue.h"
 #include "../../rust/kglue/c/hone_chain.h"
+#include "../../rust/kglue/c/hone_interface.h"
 
 HONE_DECLARE_CHAIN(socket);
-
-/* What happened to a socket (enum SocketChange in Rust). */
-#define HONE_SOCKET_OPENED	0
-#define HONE_SOCKET_CLOSED	1
-#define HONE_SOCKET_USED	2
-#define HONE_SOCKET_DESTROYED	3
 
 /*
  * kretprobes on inet_create, inet6_create and inet_accept (opened, in the opening process),
@@ -23,14 +18,13 @@ HONE_DECLARE_CHAIN(socket);
  * inet_sock_destruct (destroyed: the last reference is gone).
  */
 int hone_socket_probes_register(void);
-/* Unregisters them, and warns of the hits they missed (no kretprobe instance was free). */
+/*
+ * Unregisters them, and warns of the hits they missed (no kretprobe instance was free, or a
+ * probe was hit again while running).
+ */
 void hone_socket_probes_unregister(void);
 
-#ifndef __BINDGEN__
-/* Implemented in Rust: one socket change, in the context where it happened. */
-void hone_socket_changed(struct sock *sk, unsigned int change);
-/* Exported: calls visit(data, sk) for each AF_INET/AF_INET6 socket open in task (atomic). */
-int hone_socket_snapshot(struct task_struct *task, void (*visit)(void *data, struct sock *sk), void *data);
-#endif
+/* Implemented in Rust: one change (HONE_SOCKET_*) of sk, in the context where it happened. */
+void hone_socket_changed(struct sock *sk, u32 change);
 
 #endif

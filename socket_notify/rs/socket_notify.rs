@@ -45,7 +45,7 @@ mod shim {
     include!("shim_bindings.rs");
 }
 
-use kglue::event::{SocketChange, SocketNotice};
+use kglue::event::{SocketChain, SocketChange, SocketNotice};
 use kglue::sock::Sock;
 use kglue::socket_events::{sock_length_probes, SockLengthProbes};
 use kglue::tracepoint::{Probe, TracepointProbes, Tracepoints};
@@ -56,10 +56,7 @@ crate::hone_module! {
     description: "Hone: open, use, close and destruction of inet sockets",
 }
 
-crate::publisher!(
-    /// This module's chain: its subscribers get `&SocketNotice`.
-    SocketChain, SocketNotice<'_>, hone_socket_call, hone_socket_has_subscribers
-);
+crate::publisher!(SocketChain, hone_socket_call, hone_socket_has_subscribers);
 
 crate::registration!(
     /// The kprobes on the socket entry points (the C shim's); they report the probe hits they
@@ -89,9 +86,9 @@ impl SockLengthProbes for SocketUse {
 }
 
 impl TracepointProbes for SocketUse {
-    type List = [Probe; 2];
+    type List = [Probe<Self>; 2];
 
-    fn probes() -> [Probe; 2] {
+    fn probes() -> [Probe<Self>; 2] {
         sock_length_probes::<Self>()
     }
 }

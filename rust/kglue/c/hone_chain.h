@@ -3,7 +3,7 @@
  * A notifier module's subscriber chain: an atomic (RCU) notifier chain.
  * HONE_DEFINE_CHAIN(process) defines hone_process_register(), hone_process_unregister(),
  * hone_process_call() and hone_process_has_subscribers(); HONE_EXPORT_CHAIN(process) exports
- * the first two to other modules.
+ * the first two to other modules (hone_interface.h declares them for the modules that use them).
  * Subscribers are called in the context of the event (possibly atomic); unregister waits for
  * running callbacks (synchronize_rcu), so it must be called from process context.
  */
