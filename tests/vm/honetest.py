@@ -31,19 +31,24 @@ class Results:
         self._write(line + "\n", os.O_APPEND)
 
     def finish(self, line):
-        """Emits the summary line, then writes the whole results file once more. Writes to the
+        """Emits the summary line, then replaces the results file with a whole copy. Writes to the
         shared folder have gone missing on their way to the host once (the stock unstable kernel:
-        the host saw only the first line of a run that passed); the last write makes it whole."""
+        the host saw only the first line of a run that passed); the copy, written aside and then
+        renamed over it, makes it whole or leaves it as it was."""
         self.emit(line)
-        self._write("".join(f"{l}\n" for l in self.lines), os.O_TRUNC)
+        if self.path:
+            whole = f"{self.path}.whole"
+            self._write("".join(f"{l}\n" for l in self.lines), os.O_TRUNC, whole)
+            os.replace(whole, self.path)
 
-    def _write(self, text, mode):
-        """Writes text to the results file, each time through a new descriptor, synced before
+    def _write(self, text, mode, path=None):
+        """Writes text to the results file (or path), through a new descriptor, synced before
         closed."""
-        if not self.path:
+        path = path or self.path
+        if not path:
             return
         data = text.encode()
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | mode, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | mode, 0o644)
         try:
             while data:
                 data = data[os.write(fd, data):]
@@ -300,9 +305,9 @@ def mark_kernel_log(results):
     """Marks the start of the tests, before Hone is loaded: in the kernel log, the line from which
     kernel_reports() judges it; in the results, a first `# VM up:` line (a run whose results lack
     it never got this far: the VM did not boot)."""
+    results.emit(f"{VM_UP} {os.uname().release}, tests starting")
     with open("/dev/kmsg", "w") as f:
         f.write(LOG_MARK + "\n")
-    results.emit(f"{VM_UP} {os.uname().release}, tests starting")
 
 
 def kernel_reports():
