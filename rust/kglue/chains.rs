@@ -21,8 +21,8 @@ type ProcessVisit<'a> = &'a mut dyn FnMut(&Arc<ProcessEvent>, &Task) -> bool;
 /// `take` until it returns false. Process context.
 pub fn process_snapshot(mut take: impl FnMut(&Arc<ProcessEvent>, &Task) -> bool) -> Result {
     let mut take: ProcessVisit<'_> = &mut take;
-    // SAFETY: `process_visit` matches the callback type process_notify calls, and `take`
-    // outlives the call.
+    // `process_visit` matches the callback type process_notify calls.
+    // SAFETY: and `take`, which it is given, outlives the call.
     let ret = unsafe { crate::shim::hone_process_snapshot(Some(process_visit), &mut take as *mut ProcessVisit<'_> as *mut c_void) };
     if ret < 0 {
         return Err(Error::from_errno(ret));
@@ -31,11 +31,10 @@ pub fn process_snapshot(mut take: impl FnMut(&Arc<ProcessEvent>, &Task) -> bool)
 }
 
 unsafe extern "C" fn process_visit(data: *mut c_void, event: *const c_void, task: *mut bindings::task_struct) -> bool {
-    // SAFETY: `data` is the `ProcessVisit` of `process_snapshot`, alive for the walk, and
     // process_notify lends a `&Arc<ProcessEvent>` and a referenced task for the call
     // (`c/hone_interface.h`).
-    let (take, event, task) =
-        unsafe { (&mut *(data as *mut ProcessVisit<'_>), &*(event as *const Arc<ProcessEvent>), Task::from_raw(task)) };
+    // SAFETY: and `data` is the `ProcessVisit` of `process_snapshot`, alive for the walk.
+    let (take, event, task) = unsafe { (&mut *(data as *mut ProcessVisit<'_>), &*(event as *const Arc<ProcessEvent>), Task::from_raw(task)) };
     take(event, task)
 }
 
@@ -45,14 +44,13 @@ type SocketVisit<'a> = &'a mut dyn FnMut(&Sock);
 /// `visit` must not sleep.
 pub fn sockets_of(task: &Task, mut visit: impl FnMut(&Sock)) {
     let mut visit: SocketVisit<'_> = &mut visit;
-    // SAFETY: the task is live (`Task`'s invariant); `socket_visit` matches the callback type
-    // socket_notify calls, and `visit` outlives the call.
+    // `socket_visit` matches the callback type socket_notify calls, and `visit` outlives it.
+    // SAFETY: and the task is live (`Task`'s invariant).
     unsafe { crate::shim::hone_socket_snapshot(task.as_ptr(), Some(socket_visit), &mut visit as *mut SocketVisit<'_> as *mut c_void) };
 }
 
 unsafe extern "C" fn socket_visit(data: *mut c_void, sk: *mut bindings::sock) {
-    // SAFETY: `data` is the `SocketVisit` of `sockets_of`, alive for the walk, which lends the
-    // socket for the call.
+    // SAFETY: `data` is `sockets_of`'s `SocketVisit`; the walk lends the socket for the call.
     let (visit, sk) = unsafe { (&mut *(data as *mut SocketVisit<'_>), Sock::from_raw(sk)) };
     visit(sk);
 }

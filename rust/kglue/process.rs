@@ -38,8 +38,7 @@ impl Binprm {
     /// The path of the executable; `None` if it cannot be named or memory is short. Any
     /// context.
     pub fn path(&self, flags: Flags) -> Option<KVec<u8>> {
-        // SAFETY: the binprm is live with its file open (type invariant); the buffer is valid
-        // for `len` bytes.
+        // SAFETY: the binprm is live, its file open (type invariant); `buf` holds `len` bytes.
         read_path(flags, |buf, len| unsafe { crate::shim::hone_bprm_path(self.0.get(), buf, len) })
     }
 }
@@ -89,8 +88,9 @@ pub trait SchedProbes: Sync {
 /// The probes of `T` on `sched_process_fork`, `sched_process_exec` and `sched_process_exit`:
 /// what its `TracepointProbes::probes` returns.
 pub fn sched_probes<T: SchedProbes>() -> [Probe<T>; 3] {
-    // SAFETY: each function takes a `*const T` and then its tracepoint's arguments, as far as
-    // it reads them (an argument a newer kernel appends is ignored by the C calling convention).
+    // Each function takes a `*const T` and then its tracepoint's arguments, as far as it reads
+    // them (an argument a newer kernel appends is ignored by the C calling convention).
+    // SAFETY: so each is a probe of that tracepoint for `T`.
     unsafe {
         [
             Probe::new(c_str!("sched_process_fork"), fork_probe::<T> as *mut c_void),
@@ -106,8 +106,9 @@ unsafe extern "C" fn fork_probe<T: SchedProbes>(
     parent: *mut bindings::task_struct,
     child: *mut bindings::task_struct,
 ) {
-    // SAFETY: `data` is the `T` that `Tracepoints::attach` attached with this probe, alive
-    // until it is detached; the tracepoint lends both tasks for the call.
+    // `data` is the `T` that `Tracepoints::attach` attached with this probe, alive until it is
+    // detached.
+    // SAFETY: and the tracepoint lends both tasks for the call.
     let (probes, parent, child) = unsafe { (&*(data as *const T), Task::from_raw(parent), Task::from_raw(child)) };
     probes.fork(parent, child);
 }
@@ -120,8 +121,8 @@ unsafe extern "C" fn exec_probe<T: SchedProbes>(
     bprm: *mut bindings::linux_binprm,
 ) {
     // INVARIANT: the tracepoint fires after the exec succeeded, with `bprm`'s file open.
-    // SAFETY: as in `fork_probe`; the tracepoint lends the task and the binprm for the call,
-    // and `Binprm` is a transparent wrapper of `linux_binprm`.
+    // `Binprm` is a transparent wrapper of `linux_binprm`.
+    // SAFETY: `data` as in `fork_probe`; the tracepoint lends the task and binprm for the call.
     let (probes, task, bprm) = unsafe { (&*(data as *const T), Task::from_raw(task), &*bprm.cast::<Binprm>()) };
     probes.exec(task, bprm);
 }
@@ -203,8 +204,7 @@ impl Processes {
     }
 
     unsafe extern "C" fn take(data: *mut c_void, task: *mut bindings::task_struct) -> bool {
-        // SAFETY: `data` is the `Processes` `collect` passed; `task` is alive under the walk's
-        // RCU read lock, for the call.
+        // SAFETY: `data` is `collect`'s `Processes`; `task` lives under the walk's RCU lock.
         let (list, task) = unsafe { (&mut *(data as *mut Processes), Task::from_raw(task)) };
         if list.tasks.len() < list.tasks.capacity() {
             // The capacity was checked: nothing is allocated, so this cannot fail; if it did,
@@ -241,8 +241,8 @@ impl ProcessSink {
     /// Hands `event`, which describes `task`, to the consumer (both lent for the call); false
     /// when it wants no more.
     pub fn give(&self, event: &Arc<ProcessEvent>, task: &Task) -> bool {
-        // SAFETY: `sink` is callable with `data` (type invariant); it reads the event as the
-        // `&Arc<ProcessEvent>` that `ProcessSnapshotFn` promises.
+        // The sink reads the event as the `&Arc<ProcessEvent>` that `ProcessSnapshotFn` promises.
+        // SAFETY: and `sink` is callable with `data` (type invariant).
         unsafe { (self.sink)(self.data, event as *const Arc<ProcessEvent> as *const c_void, task.as_ptr()) }
     }
 }

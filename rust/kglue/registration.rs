@@ -26,8 +26,8 @@ macro_rules! registration {
                 if Self::registered().swap(true, ::core::sync::atomic::Ordering::AcqRel) {
                     return Err(::kernel::error::code::EBUSY);
                 }
-                // SAFETY: the objects are static, and not registered yet (the flag); `drop`
-                // undoes this.
+                // `drop` undoes this.
+                // SAFETY: the objects are static, and not registered yet (the flag).
                 match ::kernel::error::to_result(unsafe { $crate::shim::$register() }) {
                     Ok(()) => Ok($name(())),
                     Err(e) => {
@@ -40,8 +40,7 @@ macro_rules! registration {
 
         impl Drop for $name {
             fn drop(&mut self) {
-                // SAFETY: the value exists only once `register` succeeded, and only one does
-                // (the flag).
+                // SAFETY: the value exists only once `register` succeeded; only one does (the flag).
                 unsafe { $crate::shim::$unregister() };
                 Self::registered().store(false, ::core::sync::atomic::Ordering::Release);
             }

@@ -24,8 +24,8 @@ impl SkBuff {
     /// `ptr` must point to an `sk_buff` that stays alive, with its network header set, for `'a`.
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::sk_buff) -> &'a SkBuff {
         // INVARIANT: the caller keeps the packet alive for `'a`.
-        // SAFETY: `SkBuff` is a transparent wrapper of `sk_buff`, so the cast keeps the layout;
-        // the pointer is valid for `'a` (the caller's guarantee).
+        // `SkBuff` is a transparent wrapper of `sk_buff`: the cast keeps the layout.
+        // SAFETY: and the pointer is valid for `'a` (the caller's guarantee).
         unsafe { &*ptr.cast::<SkBuff>() }
     }
 

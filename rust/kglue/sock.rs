@@ -21,8 +21,8 @@ impl Sock {
     /// `ptr` must point to a `sock` that stays alive for `'a`.
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::sock) -> &'a Sock {
         // INVARIANT: the caller keeps the socket alive for `'a`.
-        // SAFETY: `Sock` is a transparent wrapper of `sock`, so the cast keeps the layout; the
-        // pointer is valid for `'a` (the caller's guarantee).
+        // `Sock` is a transparent wrapper of `sock`: the cast keeps the layout.
+        // SAFETY: and the pointer is valid for `'a` (the caller's guarantee).
         unsafe { &*ptr.cast::<Sock>() }
     }
 

@@ -19,8 +19,7 @@ pub trait SockLengthProbes: Sync {
 /// The probes of `T` on `sock_send_length` and `sock_recv_length`: what its
 /// `TracepointProbes::probes` returns.
 pub fn sock_length_probes<T: SockLengthProbes>() -> [Probe<T>; 2] {
-    // SAFETY: the function takes a `*const T` and then both tracepoints' arguments (`sk`, `ret`,
-    // `flags`).
+    // SAFETY: the function takes a `*const T`, then both tracepoints' `sk`, `ret` and `flags`.
     unsafe {
         [
             Probe::new(c_str!("sock_send_length"), length_probe::<T> as *mut c_void),
@@ -31,8 +30,9 @@ pub fn sock_length_probes<T: SockLengthProbes>() -> [Probe<T>; 2] {
 
 /// `sock_send_length(sk, ret, flags)` and `sock_recv_length(sk, ret, flags)`.
 unsafe extern "C" fn length_probe<T: SockLengthProbes>(data: *mut c_void, sk: *mut bindings::sock, _ret: i32, _flags: i32) {
-    // SAFETY: `data` is the `T` that `Tracepoints::attach` attached with this probe, alive
-    // until it is detached; the tracepoint lends the socket for the call.
+    // `data` is the `T` that `Tracepoints::attach` attached with this probe, alive until it is
+    // detached.
+    // SAFETY: and the tracepoint lends the socket for the call.
     let (probes, sk) = unsafe { (&*(data as *const T), Sock::from_raw(sk)) };
     probes.used(sk);
 }

@@ -20,8 +20,8 @@ pub fn snapshot(mut take: impl FnMut(&HoneEvent) -> bool) -> Result {
 }
 
 unsafe extern "C" fn collect(data: *mut c_void, event: *const c_void) -> bool {
-    // SAFETY: `data` is the `&mut dyn FnMut` of `snapshot`, alive for the walk, and hone_notify
-    // lends a `&HoneEvent` for the call (`c/hone_interface.h`).
+    // hone_notify lends a `&HoneEvent` for the call (`c/hone_interface.h`).
+    // SAFETY: and `data` is the `&mut dyn FnMut` of `snapshot`, alive for the walk.
     let (take, event) = unsafe { (&mut *(data as *mut &mut dyn FnMut(&HoneEvent) -> bool), &*(event as *const HoneEvent)) };
     take(event)
 }

@@ -24,8 +24,8 @@ impl Task {
     /// `ptr` must point to a `task_struct` that stays alive for `'a`.
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::task_struct) -> &'a Task {
         // INVARIANT: the caller keeps the task alive for `'a`.
-        // SAFETY: `Task` is a transparent wrapper of `task_struct`, so the cast keeps the
-        // layout; the pointer is valid for `'a` (the caller's guarantee).
+        // `Task` is a transparent wrapper of `task_struct`: the cast keeps the layout.
+        // SAFETY: and the pointer is valid for `'a` (the caller's guarantee).
         unsafe { &*ptr.cast::<Task>() }
     }
 
