@@ -34,49 +34,57 @@ use kernel::sync::{Arc, Mutex};
 
 // Shared with the other modules, each of which uses a part.
 #[path = "../../rust/hone/src"]
-#[allow(dead_code, unreachable_pub)]
+#[allow(unreachable_pub)]
 mod hone {
-    pub mod cursor;
     pub mod ip;
     pub mod record;
     pub mod socktab;
 }
 
 #[path = "../../rust/kglue"]
-#[allow(dead_code, unreachable_pub)]
 mod kglue {
-    pub mod chains;
-    pub mod clock;
-    pub mod event;
-    pub mod irqlock;
-    pub mod module;
-    pub mod publish;
-    pub mod skb;
-    pub mod sock;
-    pub mod subscription;
-    pub mod task;
-    pub mod user;
+    pub(crate) mod chain;
+    pub(crate) mod chains;
+    pub(crate) mod clock;
+    pub(crate) mod hone_event;
+    pub(crate) mod irqlock;
+    pub(crate) mod module;
+    pub(crate) mod packet_notice;
+    pub(crate) mod process_event;
+    pub(crate) mod publish;
+    pub(crate) mod skb;
+    pub(crate) mod sock;
+    pub(crate) mod socket_notice;
+    pub(crate) mod subscription;
+    pub(crate) mod task;
 }
 
-#[allow(non_camel_case_types, non_upper_case_globals, dead_code, improper_ctypes, missing_docs, unreachable_pub)]
-mod shim {
+// What bindgen made of the shim's header: this crate's declarations of its C side and of what
+// the other modules offer (public, so that the compiler does not take the declarations this
+// crate does not call for dead code).
+#[allow(non_camel_case_types, non_upper_case_globals, improper_ctypes, missing_docs)]
+pub mod shim {
     include!("../../rust/kglue/shim_types.rs");
     include!("shim_bindings.rs");
 }
 
-use hone::record::{Class, Owner, PacketRecord, SocketRecord};
+use hone::record::{Class, Owner, PacketRecord, SocketRecord, CLASSES};
 use hone::socktab::{Pack, Slot, SocketInfo, SocketSlot, SocketTable, Table, Writer};
 use kglue::chains;
 use kglue::clock::mono_ns;
-use kglue::event::{
-    HoneChain, HoneEvent, HoneStats, PacketChain, PacketEvent, PacketNotice, ProcessChain, ProcessEvent, SnapshotFn,
-    SocketChain, SocketChange, SocketEvent, SocketNotice,
-};
+use kglue::hone_event::{HoneChain, HoneEvent, HoneStats, PacketEvent, SocketEvent};
+use kglue::packet_notice::{PacketChain, PacketNotice};
+use kglue::process_event::{ProcessChain, ProcessEvent};
+use kglue::socket_notice::{SocketChain, SocketChange, SocketNotice};
 use kglue::irqlock::IrqSpinLock;
 use kglue::skb::SkBuff;
 use kglue::sock::Sock;
 use kglue::subscription::{Subscriber, Subscription};
 use kglue::task::Task;
+
+/// Callback through which a snapshot hands over one event (lent for the call); `false` stops
+/// the walk.
+type SnapshotFn = unsafe extern "C" fn(data: *mut core::ffi::c_void, event: *const core::ffi::c_void) -> bool;
 
 crate::hone_module! {
     type: HoneNotifyModule,
@@ -265,9 +273,10 @@ struct Hub {
     echoes_writer: IrqSpinLock<Writer>,
     /// Monotonic time the module was loaded, in ns.
     start_ns: u64,
-    received: [AtomicU64; 3],
+    /// Events received, by class (`Class as usize`).
+    received: [AtomicU64; CLASSES],
     /// Events lost because memory was short in atomic context.
-    lost: [AtomicU64; 3],
+    lost: [AtomicU64; CLASSES],
     /// Subscribers that want whole packets (see `hone_notify_whole_packets`).
     whole_packets: AtomicU32,
 }
@@ -475,7 +484,7 @@ pub unsafe extern "C" fn hone_notify_snapshot(sink: Option<SnapshotFn>, data: *m
 #[no_mangle]
 pub unsafe extern "C" fn hone_notify_stats(out: *mut HoneStats) {
     let hub = hub();
-    let load = |c: &[AtomicU64; 3]| [0, 1, 2].map(|i| c[i].load(Ordering::Relaxed));
+    let load = |c: &[AtomicU64; CLASSES]| c.each_ref().map(|n| n.load(Ordering::Relaxed));
     let stats = HoneStats { start_ns: hub.start_ns, received: load(&hub.received), lost: load(&hub.lost) };
     // SAFETY: guaranteed by the caller.
     unsafe { out.write(stats) };
@@ -528,8 +537,8 @@ impl kernel::Module for HoneNotifyModule {
                 echoes,
                 echoes_writer <- kernel::sync::lock::Lock::new(echoes_writer, kernel::c_str!("hone_echoes"), kernel::static_lock_class!()),
                 start_ns: mono_ns(),
-                received: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
-                lost: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
+                received: [const { AtomicU64::new(0) }; CLASSES],
+                lost: [const { AtomicU64::new(0) }; CLASSES],
                 whole_packets: AtomicU32::new(0),
             }),
             GFP_KERNEL,

@@ -74,6 +74,9 @@ int hone_uname(char *buf, int len)
 	return min(n, len - 1);
 }
 
+/* What hone_chrdev_register() was given, for each open. */
+static void *hone_chrdev_context;
+
 static int hone_open(struct inode *inode, struct file *file)
 {
 	void *reader;
@@ -83,7 +86,7 @@ static int hone_open(struct inode *inode, struct file *file)
 		return -EINVAL;
 	/* A stream: no position, so lseek and pread fail with ESPIPE. */
 	stream_open(inode, file);
-	reader = hone_reader_open(iminor(inode), &err);
+	reader = hone_reader_open(iminor(inode), hone_chrdev_context, &err);
 	if (!reader)
 		return err;
 	file->private_data = reader;
@@ -123,15 +126,19 @@ static const struct file_operations hone_fops = {
 	.release = hone_release,
 };
 
-int hone_chrdev_register(int major, const char *name, struct class **class_out)
+int hone_chrdev_register(int major, const char *name, void *context, struct class **class_out)
 {
 	struct class *class;
 	struct device *dev;
 	int ret, m;
 
+	/* Before the first open can come: a node of a static major may already exist. */
+	hone_chrdev_context = context;
 	ret = __register_chrdev(major, 0, 2, name, &hone_fops);
-	if (ret < 0)
+	if (ret < 0) {
+		hone_chrdev_context = NULL;
 		return ret;
+	}
 	m = major ? major : ret;
 	class = class_create(name);
 	if (IS_ERR(class)) {
@@ -157,6 +164,7 @@ out_class:
 	class_destroy(class);
 out_chrdev:
 	__unregister_chrdev(m, 0, 2, name);
+	hone_chrdev_context = NULL;
 	return ret;
 }
 
@@ -166,4 +174,5 @@ void hone_chrdev_unregister(int major, const char *name, struct class *class)
 	device_destroy(class, MKDEV(major, 0));
 	class_destroy(class);
 	__unregister_chrdev(major, 0, 2, name);
+	hone_chrdev_context = NULL;
 }

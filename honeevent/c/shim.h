@@ -31,13 +31,13 @@ int hone_uname(char *buf, int len);
 
 /*
  * Registers major (0 = dynamic) with minors 0 (<name>, PCAP-NG) and 1 (<name>t, text), the
- * class <name> and both device nodes. Returns the major or -errno.
+ * class <name> and both device nodes; each open gets context. Returns the major or -errno.
  */
-int hone_chrdev_register(int major, const char *name, struct class **class_out);
+int hone_chrdev_register(int major, const char *name, void *context, struct class **class_out);
 void hone_chrdev_unregister(int major, const char *name, struct class *class);
 
 /* Implemented in Rust. */
-void *hone_reader_open(unsigned int minor, int *err);
+void *hone_reader_open(unsigned int minor, void *context, int *err);
 ssize_t hone_reader_read(void *reader, char __user *buf, size_t len, bool nonblock);
 long hone_reader_ioctl(void *reader, unsigned int cmd, unsigned long arg);
 struct wait_queue_head *hone_reader_waitqueue(void *reader);

@@ -19,16 +19,13 @@
 //! Parameters (validated at load; a bad value fails the load with `EINVAL`): `devname`,
 //! `major`, `hostid`, `comment`, `snaplen`, `pageorder`.
 
-use core::ptr::null_mut;
-use core::sync::atomic::{AtomicPtr, Ordering};
-use kernel::bindings;
-use kernel::ffi::c_char;
 use kernel::prelude::*;
 use kernel::str::{BStr, CStr};
+use kernel::sync::Arc;
 
 // Shared with the other modules, each of which uses a part.
 #[path = "../../rust/hone/src"]
-#[allow(dead_code, unreachable_pub)]
+#[allow(unreachable_pub)]
 mod hone {
     pub mod cursor;
     pub mod ioctl;
@@ -41,22 +38,30 @@ mod hone {
 }
 
 #[path = "../../rust/kglue"]
-#[allow(dead_code, unreachable_pub)]
 mod kglue {
-    pub mod clock;
-    pub mod event;
-    pub mod irqlock;
-    pub mod kvec;
-    pub mod module;
-    pub mod skb;
-    pub mod sock;
-    pub mod stream;
-    pub mod subscription;
-    pub mod user;
+    pub(crate) mod chain;
+    pub(crate) mod clock;
+    pub(crate) mod device;
+    pub(crate) mod files;
+    pub(crate) mod hone_event;
+    pub(crate) mod irqlock;
+    pub(crate) mod kvec;
+    pub(crate) mod module;
+    pub(crate) mod param;
+    pub(crate) mod process_event;
+    pub(crate) mod skb;
+    pub(crate) mod stream;
+    pub(crate) mod subscription;
+    pub(crate) mod user;
+    pub(crate) mod uts;
+    pub(crate) mod waitqueue;
 }
 
-#[allow(non_camel_case_types, non_upper_case_globals, dead_code, improper_ctypes, missing_docs, unreachable_pub)]
-mod shim {
+// What bindgen made of the shim's header: this crate's declarations of its C side and of what
+// the other modules offer (public, so that the compiler does not take the declarations this
+// crate does not call for dead code).
+#[allow(non_camel_case_types, non_upper_case_globals, improper_ctypes, missing_docs)]
+pub mod shim {
     include!("../../rust/kglue/shim_types.rs");
     include!("shim_bindings.rs");
 }
@@ -64,6 +69,8 @@ mod shim {
 mod reader;
 
 use hone::params::{self, HostId, ParamError};
+use kglue::device::ChrDev;
+use reader::Reader;
 
 crate::hone_module! {
     type: HoneEventModule,
@@ -74,18 +81,15 @@ crate::hone_module! {
 /// Largest comment kept for the section header.
 const MAX_COMMENT: usize = 1024;
 
-fn param_bytes(ptr: *const c_char) -> &'static [u8] {
-    if ptr.is_null() {
-        return &[];
+/// The bytes of `s`, without its NUL; none for an unset parameter.
+fn bytes(s: Option<&CStr>) -> &[u8] {
+    match s {
+        Some(s) => {
+            let b: &BStr = s.as_ref();
+            b
+        }
+        None => &[],
     }
-    // SAFETY: module parameters are NUL-terminated strings that live as long as the module.
-    bytes(unsafe { CStr::from_char_ptr(ptr) })
-}
-
-/// The bytes of `s`, without its NUL.
-fn bytes(s: &CStr) -> &[u8] {
-    let b: &BStr = s.as_ref();
-    b
 }
 
 /// Validated module parameters.
@@ -106,37 +110,22 @@ fn refuse(name: &str, why: &str) -> Error {
 
 impl Config {
     fn from_params() -> Result<Self> {
-        // SAFETY: the getters only read the parameters' storage; no precondition.
-        let (devname_ptr, major, hostid, comment, snaplen, pageorder, version) = unsafe {
-            (
-                shim::hone_param_devname(),
-                shim::hone_param_major(),
-                shim::hone_param_hostid(),
-                shim::hone_param_comment(),
-                shim::hone_param_snaplen(),
-                shim::hone_param_pageorder(),
-                shim::hone_version(),
-            )
-        };
-        if devname_ptr.is_null() {
-            return Err(refuse("devname", "must not be empty"));
-        }
-        // SAFETY: as in `param_bytes`.
-        let devname = unsafe { CStr::from_char_ptr(devname_ptr) };
-        params::check_devname(bytes(devname))
+        let devname = crate::charp_param!(hone_param_devname).ok_or_else(|| refuse("devname", "must not be empty"))?;
+        params::check_devname(bytes(Some(devname)))
             .map_err(|_| refuse("devname", "must be 1-30 characters without '/', spaces or control characters"))?;
+        let major = crate::int_param!(hone_param_major);
         if !(0..=511).contains(&major) {
             return Err(refuse("major", "must be 0 (dynamic) or 1-511"));
         }
-        let hostid = params::parse_hostid(param_bytes(hostid)).map_err(|e| match e {
+        let hostid = params::parse_hostid(bytes(crate::charp_param!(hone_param_hostid))).map_err(|e| match e {
             ParamError::BadGuid => refuse("hostid", "a value starting with '{' must be a GUID {xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}"),
             _ => refuse("hostid", "must be at most 255 characters without control characters"),
         })?;
-        let snaplen = params::check_range(snaplen, params::MAX_SNAPLEN)
+        let snaplen = params::check_range(crate::int_param!(hone_param_snaplen), params::MAX_SNAPLEN)
             .map_err(|_| refuse("snaplen", "must be 0 (whole packets) to 65535"))?;
-        let pageorder = params::check_range(pageorder, params::MAX_PAGEORDER)
+        let pageorder = params::check_range(crate::int_param!(hone_param_pageorder), params::MAX_PAGEORDER)
             .map_err(|_| refuse("pageorder", "must be 0 to 10"))?;
-        let raw_comment = param_bytes(comment);
+        let raw_comment = bytes(crate::charp_param!(hone_param_comment));
         if raw_comment.len() > MAX_COMMENT {
             return Err(refuse("comment", "must be at most 1024 characters"));
         }
@@ -145,86 +134,27 @@ impl Config {
         kglue::kvec::truncate(&mut comment, n);
         let mut userappl = KVec::new();
         userappl.extend_from_slice(b"Hone ", GFP_KERNEL)?;
-        userappl.extend_from_slice(param_bytes(version), GFP_KERNEL)?;
+        userappl.extend_from_slice(bytes(crate::charp_param!(hone_version)), GFP_KERNEL)?;
         Ok(Config { devname, major, hostid, comment, snaplen, pageorder, userappl })
     }
 }
 
-static CONFIG: AtomicPtr<Config> = AtomicPtr::new(null_mut());
-
-fn config() -> &'static Config {
-    // `CONFIG` is set before the devices exist and cleared after they are gone, and readers
-    // hold a module reference (fops owner).
-    // SAFETY: so every reader callback sees it set.
-    unsafe { &*CONFIG.load(Ordering::Acquire) }
-}
-
-/// The registered character device, class and nodes; dropping removes them.
-struct ChrDev {
-    major: i32,
-    name: &'static CStr,
-    class: *mut bindings::class,
-}
-
-impl ChrDev {
-    fn register(major: i32, name: &'static CStr) -> Result<Self> {
-        let mut class = null_mut();
-        // SAFETY: `name` lives as long as the module; `class` is a valid out-pointer.
-        let ret = unsafe { shim::hone_chrdev_register(major, name.as_char_ptr(), &mut class) };
-        if ret < 0 {
-            pr_err!("cannot register character device {} (major {}): error {}\n", name, major, ret);
-            return Err(Error::from_errno(ret));
-        }
-        Ok(ChrDev { major: ret, name, class })
-    }
-}
-
-impl Drop for ChrDev {
-    fn drop(&mut self) {
-        // SAFETY: undoes exactly the successful `register`.
-        unsafe { shim::hone_chrdev_unregister(self.major, self.name.as_char_ptr(), self.class) };
-    }
-}
-
-// SAFETY: the class pointer is only used to unregister, once, from the module's exit.
-unsafe impl Send for ChrDev {}
-// SAFETY: `&ChrDev` gives no access to the class.
-unsafe impl Sync for ChrDev {}
-
 struct HoneEventModule {
-    _device: ChrDev,
-    _config: KBox<Config>,
+    _device: ChrDev<Reader>,
 }
 
 impl kernel::Module for HoneEventModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let config = KBox::new(Config::from_params()?, GFP_KERNEL)?;
-        CONFIG.store(&*config as *const Config as *mut Config, Ordering::Release);
-        let device = match ChrDev::register(config.major, config.devname) {
-            Ok(d) => d,
-            Err(e) => {
-                CONFIG.store(null_mut(), Ordering::Release);
-                return Err(e);
-            }
-        };
-        // SAFETY: writes the parameter's storage; no reader of it runs concurrently with init.
-        unsafe { shim::hone_param_set_major(device.major) };
+        let config = Arc::new(Config::from_params()?, GFP_KERNEL)?;
+        let device = reader::register_device(config.major, config.devname, config.clone())?;
+        crate::set_int_param!(hone_param_set_major, device.major());
         pr_info!(
             "{} loaded: /dev/{} and /dev/{}t, major {}\n",
             BStr::from_bytes(&config.userappl),
             config.devname,
             config.devname,
-            device.major
+            device.major()
         );
-        Ok(HoneEventModule { _device: device, _config: config })
-    }
-}
-
-impl Drop for HoneEventModule {
-    fn drop(&mut self) {
-        // The fields (device, then config) are dropped after this body. No reader exists any
-        // more (each holds a module reference) and no new open can reach this module while it
-        // is going away, so nothing reads `CONFIG` from here on.
-        CONFIG.store(null_mut(), Ordering::Release);
+        Ok(HoneEventModule { _device: device })
     }
 }

@@ -8,30 +8,30 @@
 //! Block, or a `TAIL` line), makes one read return 0 (end of file), and starts a new section,
 //! so a file cut at every restart is complete on its own; a record is never cut by it.
 
-use core::ffi::c_void;
-use core::ptr::{null_mut, NonNull};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::bindings;
 use kernel::c_str;
-use kernel::ffi::{c_char, c_int, c_long};
+use kernel::ffi::c_long;
 use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
-use kernel::types::Opaque;
 
 use crate::hone::cursor::{Cursor, Full};
-use crate::hone::ioctl::{self, DeviceStats, IdSet};
+use crate::hone::ioctl::{self, DeviceStats, FilterList, IdSet};
 use crate::hone::pcapng::{self, SectionInfo, SectionStats};
-use crate::hone::record::Counts;
+use crate::hone::record::{Counts, CLASSES};
 use crate::hone::ring::{Entry, Ring};
 use crate::hone::{params, text};
 use crate::kglue::clock::{mono_ns, real_offset_ns};
-use crate::kglue::event::{HoneChain, HoneEvent, PacketEvent, PACKET_HEAD};
+use crate::kglue::hone_event::{HoneChain, HoneEvent, PacketEvent, PACKET_HEAD};
+use crate::Config;
+use crate::kglue::device::DeviceFile;
 use crate::kglue::irqlock::IrqSpinLock;
-use crate::kglue::user::user_slice;
 use crate::kglue::stream::{self, WholePackets};
 use crate::kglue::subscription::{Subscriber, Subscription};
-use crate::{config, shim};
+use crate::kglue::user::user_slice;
+use crate::kglue::waitqueue::{HasWaitQueue, WaitQueue, Waker};
+use crate::kglue::{files, uts};
 
 /// Size of a reader's formatting buffer: the largest record (a text exec line with a
 /// `PATH_MAX` path and a 16 KiB argument list, every byte escaped to four) fits.
@@ -51,17 +51,33 @@ const POP_BATCH: usize = 64;
 /// All readers together, since the module was loaded (what `GET_STATS` reports).
 struct Totals {
     readers: AtomicU32,
-    dropped: [AtomicU64; 3],
-    delivered: [AtomicU64; 3],
+    dropped: [AtomicU64; CLASSES],
+    delivered: [AtomicU64; CLASSES],
     filtered: AtomicU64,
 }
 
 static TOTALS: Totals = Totals {
     readers: AtomicU32::new(0),
-    dropped: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
-    delivered: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
+    dropped: [const { AtomicU64::new(0) }; CLASSES],
+    delivered: [const { AtomicU64::new(0) }; CLASSES],
     filtered: AtomicU64::new(0),
 };
+
+/// Counts an open reader in [`TOTALS`] while it lives.
+struct Counted;
+
+impl Counted {
+    fn new() -> Self {
+        TOTALS.readers.fetch_add(1, Ordering::Relaxed);
+        Counted
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        TOTALS.readers.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 fn count(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
@@ -107,74 +123,34 @@ struct Shared {
     #[pin]
     queue: IrqSpinLock<Queue>,
     #[pin]
-    wq: Opaque<bindings::wait_queue_head>,
+    wq: WaitQueue,
     /// An ioctl gave the stream something to send (a restart, a new header).
     kicked: AtomicBool,
 }
 
-// SAFETY: the wait queue head is only used through the kernel's wait-queue functions, which
-// lock it themselves; the queue is behind its own lock.
-unsafe impl Send for Shared {}
-// SAFETY: as above.
-unsafe impl Sync for Shared {}
+impl HasWaitQueue for Shared {
+    fn wait_queue(&self) -> &WaitQueue {
+        &self.wq
+    }
+}
 
 impl Shared {
-    fn wq(&self) -> *mut bindings::wait_queue_head {
-        self.wq.get()
-    }
-
     fn has_events(&self) -> bool {
         self.kicked.load(Ordering::Acquire) || !self.queue.lock().ring.is_empty()
     }
-
-    fn wake(&self) {
-        // SAFETY: the wait queue was initialised when `Shared` was made.
-        unsafe { shim::hone_waitqueue_wake(self.wq()) };
-    }
 }
 
-/// A deferred wake-up of a reader's sleepers (`hone_waker_*` in `hone_glue.h`); dropping it
-/// stops it and waits for a wake-up in progress.
-struct Waker(NonNull<shim::hone_waker>);
-
-// SAFETY: `hone_waker_arm` may be called from any context on any CPU at once (the timer code
-// locks), and `hone_waker_free` runs once, in `drop`.
-unsafe impl Send for Waker {}
-// SAFETY: as above.
-unsafe impl Sync for Waker {}
-
-impl Waker {
-    /// A waker of `shared`'s wait queue; the caller keeps `shared` alive as long as the waker.
-    fn new(shared: &Shared) -> Result<Self> {
-        // SAFETY: the wait queue was initialised when `Shared` was made.
-        let waker = unsafe { shim::hone_waker_new(shared.wq()) };
-        NonNull::new(waker).map(Waker).ok_or(ENOMEM)
-    }
-
-    fn arm(&self) {
-        // SAFETY: `self.0` came from `hone_waker_new` and is freed only by `drop`.
-        unsafe { shim::hone_waker_arm(self.0.as_ptr(), WAKE_DELAY_MS) };
-    }
-}
-
-impl Drop for Waker {
-    fn drop(&mut self) {
-        // SAFETY: as in `arm`; this is the last use.
-        unsafe { shim::hone_waker_free(self.0.as_ptr()) };
-    }
-}
-
-/// Queues hone_notify's events into a reader's ring.
+/// Queues hone_notify's events into a reader's ring, and wakes the reader (through the
+/// waker, which holds the reader's `Shared`).
 struct RingFeeder {
-    /// Declared first so that it stops before the wait queue it wakes can go away.
-    waker: Waker,
-    shared: Arc<Shared>,
+    waker: Waker<Shared>,
 }
 
 impl Subscriber<HoneEvent> for RingFeeder {
     fn notify(&self, event: &HoneEvent) {
+        let shared = self.waker.target();
         let (rejected, batch_full) = {
-            let mut q = self.shared.queue.lock();
+            let mut q = shared.queue.lock();
             if q.filters.hides(event) {
                 q.filtered += 1;
                 count(&TOTALS.filtered);
@@ -189,8 +165,8 @@ impl Subscriber<HoneEvent> for RingFeeder {
                 count(&TOTALS.dropped[event.class() as usize]);
                 drop(rejected);
             }
-            None if batch_full => self.shared.wake(),
-            None => self.waker.arm(),
+            None if batch_full => shared.wq.wake(),
+            None => self.waker.arm(WAKE_DELAY_MS),
         }
     }
 }
@@ -309,8 +285,10 @@ enum Produced {
 
 /// One open file of a Hone device.
 #[pin_data]
-struct Reader {
+pub(crate) struct Reader {
     format: Format,
+    config: Arc<Config>,
+    _counted: Counted,
     feeder: Subscription<HoneChain, RingFeeder>,
     shared: Arc<Shared>,
     #[pin]
@@ -334,12 +312,6 @@ fn take_snapshot() -> Result<KVec<HoneEvent>> {
     Ok(snapshot)
 }
 
-unsafe extern "C" fn shared_has_events(data: *mut c_void) -> bool {
-    // SAFETY: `data` is the reader's `Shared`, which the waiting reader keeps alive.
-    let shared = unsafe { &*(data as *const Shared) };
-    shared.has_events()
-}
-
 /// Reads `n` `u32`s from user memory at `addr`.
 fn read_ids(addr: u64, n: usize) -> Result<KVec<u32>> {
     let mut bytes = KVec::from_elem(0u8, n * 4, GFP_KERNEL)?;
@@ -354,22 +326,20 @@ fn read_ids(addr: u64, n: usize) -> Result<KVec<u32>> {
 
 /// Reads a [`ioctl::FilterList`] at user address `arg` and the ids it points to.
 fn read_filter(arg: usize) -> Result<IdSet> {
-    let mut raw = [0u8; 16];
+    let mut raw = [0u8; FilterList::SIZE];
     user_slice(arg, raw.len()).reader().read_slice(&mut raw)?;
-    let count = u32::from_ne_bytes([raw[0], raw[1], raw[2], raw[3]]) as usize;
-    let reserved = u32::from_ne_bytes([raw[4], raw[5], raw[6], raw[7]]);
-    let mut addr = [0u8; 8];
-    addr.copy_from_slice(&raw[8..16]);
-    if count > ioctl::MAX_FILTER || reserved != 0 {
+    let list = FilterList::from_bytes(&raw);
+    let count = list.count as usize;
+    if count > ioctl::MAX_FILTER || list.reserved != 0 {
         return Err(EINVAL);
     }
-    let ids = if count == 0 { KVec::new() } else { read_ids(u64::from_ne_bytes(addr), count)? };
+    let ids = if count == 0 { KVec::new() } else { read_ids(list.ids, count)? };
     IdSet::new(&ids).ok_or(EINVAL)
 }
 
 impl Reader {
-    fn open(minor: u32) -> Result<Pin<KBox<Reader>>> {
-        let cfg = config();
+    fn open(minor: u32, config: &Arc<Config>) -> Result<Pin<KBox<Reader>>> {
+        let cfg = &**config;
         let format = if minor == 1 { Format::Text } else { Format::Pcapng };
         let bytes = (bindings::PAGE_SIZE as usize) << cfg.pageorder;
         let n = bytes / core::mem::size_of::<Option<HoneEvent>>();
@@ -381,15 +351,14 @@ impl Reader {
         let shared = Arc::pin_init(
             pin_init!(Shared {
                 queue <- kernel::sync::lock::Lock::new(queue, c_str!("hone_reader_queue"), kernel::static_lock_class!()),
-                // SAFETY: `slot` is valid for writes and pinned inside the new `Shared`.
-                wq <- Opaque::ffi_init(|slot| unsafe { shim::hone_waitqueue_init(slot) }),
+                wq <- WaitQueue::new(),
                 kicked: AtomicBool::new(false),
             }),
             GFP_KERNEL,
         )?;
         // Live events queue from here on; the snapshot taken next may repeat a process that
         // started in between, but none is missed.
-        let feeder = Subscription::new(RingFeeder { waker: Waker::new(&shared)?, shared: shared.clone() })?;
+        let feeder = Subscription::new(RingFeeder { waker: Waker::new(shared.clone())? })?;
         let stream = Stream {
             tail_pending: false,
             eof_pending: false,
@@ -421,6 +390,8 @@ impl Reader {
         KBox::pin_init(
             pin_init!(Reader {
                 format,
+                config: config.clone(),
+                _counted: Counted::new(),
                 feeder,
                 shared,
                 stream <- new_mutex!(stream),
@@ -441,7 +412,7 @@ impl Reader {
             || self.shared.has_events()
     }
 
-    fn read(&self, out: &mut UserOut, nonblock: bool) -> Result<usize> {
+    fn read_into(&self, out: &mut UserOut, nonblock: bool) -> Result<usize> {
         loop {
             {
                 let mut s = self.stream.lock();
@@ -459,13 +430,7 @@ impl Reader {
             if nonblock {
                 return Err(EAGAIN);
             }
-            let shared = &*self.shared as *const Shared as *mut c_void;
-            // `shared_has_events` does not sleep and `self.shared` outlives the wait.
-            // SAFETY: and the wait queue is initialised.
-            let ret = unsafe { shim::hone_waitqueue_wait(self.shared.wq(), Some(shared_has_events), shared) };
-            if ret != 0 {
-                return Err(Error::from_errno(ret));
-            }
+            self.shared.wq.wait_until(&|| self.shared.has_events())?;
         }
     }
 
@@ -606,7 +571,7 @@ impl Reader {
                 None => return Ok(Produced::Nothing),
             },
         };
-        let cfg = config();
+        let cfg = &*self.config;
         let open_ns = s.open_ns;
         let snaplen = s.snaplen;
         let start = s.len;
@@ -617,9 +582,7 @@ impl Reader {
             (Format::Text, Next::Tail(_)) => text::tail(&mut c, open_ns),
             (Format::Pcapng, Next::Head) => {
                 let mut os = [0u8; 512];
-                // SAFETY: `os` is valid for its length.
-                let n = unsafe { shim::hone_uname(os.as_mut_ptr(), os.len() as c_int) };
-                let os = &os[..usize::try_from(n).unwrap_or(0).min(os.len())];
+                let os = uts::uname(&mut os);
                 let info = SectionInfo { hostid: cfg.hostid, os, userappl: &cfg.userappl, comment: &cfg.comment };
                 pcapng::section_header(&mut c, &info).and_then(|_| pcapng::interface_description(&mut c, snaplen))
             }
@@ -679,7 +642,7 @@ impl Reader {
     /// Tells blocked readers and pollers that the stream has something new to send.
     fn kick(&self) {
         self.shared.kicked.store(true, Ordering::Release);
-        self.shared.wake();
+        self.shared.wq.wake();
     }
 
     fn ioctl(&self, cmd: u32, arg: usize) -> Result<c_long> {
@@ -720,22 +683,13 @@ impl Reader {
             ioctl::SET_FILTER_SOCK => {
                 // The argument is a C int: -1 clears the filter.
                 let fd = arg as u32 as i32;
-                let conn = if fd == -1 {
-                    None
-                } else {
-                    // SAFETY: looks the descriptor up in the calling process's table.
-                    let ino = unsafe { shim::hone_fd_sock_ino(fd) };
-                    if ino < 0 {
-                        return Err(Error::from_errno(ino as c_int));
-                    }
-                    Some(ino as u32)
-                };
+                let conn = if fd == -1 { None } else { Some(files::socket_ino(fd)?) };
                 self.shared.queue.lock().filters.sock = conn;
                 Ok(0)
             }
             ioctl::GET_STATS => {
                 let g = stream::stats();
-                let load = |c: &[AtomicU64; 3]| [0, 1, 2].map(|i| c[i].load(Ordering::Relaxed));
+                let load = |c: &[AtomicU64; CLASSES]| c.each_ref().map(|n| n.load(Ordering::Relaxed));
                 let stats = DeviceStats {
                     readers: TOTALS.readers.load(Ordering::Relaxed),
                     received: g.received,
@@ -762,108 +716,28 @@ impl Reader {
     }
 }
 
-/// `open` of a Hone device: a new reader, or null with `*err` set.
-///
-/// # Safety
-///
-/// `err` must be valid for writes.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn hone_reader_open(minor: u32, err: *mut c_int) -> *mut c_void {
-    match Reader::open(minor) {
-        Ok(r) => {
-            TOTALS.readers.fetch_add(1, Ordering::Relaxed);
-            // SAFETY: the reader stays pinned: it is only turned back into a box by `release`.
-            KBox::into_raw(unsafe { Pin::into_inner_unchecked(r) }) as *mut c_void
-        }
-        Err(e) => {
-            // SAFETY: the caller guarantees `err`.
-            unsafe { *err = e.to_errno() };
-            null_mut()
-        }
+impl DeviceFile for Reader {
+    type Context = Arc<Config>;
+
+    fn open(minor: u32, config: &Arc<Config>) -> Result<Pin<KBox<Reader>>> {
+        Reader::open(minor, config)
+    }
+
+    fn read(&self, addr: usize, len: usize, nonblock: bool) -> Result<usize> {
+        self.read_into(&mut UserOut { addr, len }, nonblock)
+    }
+
+    fn ioctl(&self, cmd: u32, arg: usize) -> Result<c_long> {
+        Reader::ioctl(self, cmd, arg)
+    }
+
+    fn wait_queue(&self) -> &WaitQueue {
+        &self.shared.wq
+    }
+
+    fn readable(&self) -> bool {
+        Reader::readable(self)
     }
 }
 
-/// Borrows the reader behind a file's private data.
-///
-/// # Safety
-///
-/// `reader` must come from `hone_reader_open` and not be released yet.
-unsafe fn reader_ref<'a>(reader: *mut c_void) -> &'a Reader {
-    // SAFETY: guaranteed by the caller.
-    unsafe { &*(reader as *const Reader) }
-}
-
-/// `read`: copies up to `len` bytes of the stream; blocks unless `nonblock`.
-///
-/// # Safety
-///
-/// `reader` as for `reader_ref`; `buf` is a user pointer.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn hone_reader_read(reader: *mut c_void, buf: *mut c_char, len: usize, nonblock: bool) -> isize {
-    if len == 0 {
-        return 0;
-    }
-    // SAFETY: guaranteed by the caller.
-    let reader = unsafe { reader_ref(reader) };
-    let mut out = UserOut { addr: buf as usize, len };
-    match reader.read(&mut out, nonblock) {
-        Ok(n) => n as isize,
-        Err(e) => e.to_errno() as isize,
-    }
-}
-
-/// `unlocked_ioctl` and `compat_ioctl`: 0 or a value, or a negative errno (`EINVAL` for an
-/// unknown command or a bad value, `EFAULT` for a bad pointer).
-///
-/// # Safety
-///
-/// As for `reader_ref`.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn hone_reader_ioctl(reader: *mut c_void, cmd: u32, arg: usize) -> c_long {
-    // SAFETY: guaranteed by the caller.
-    match unsafe { reader_ref(reader) }.ioctl(cmd, arg) {
-        Ok(v) => v,
-        Err(e) => e.to_errno() as c_long,
-    }
-}
-
-/// `poll`: the reader's wait queue.
-///
-/// # Safety
-///
-/// As for `reader_ref`.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn hone_reader_waitqueue(reader: *mut c_void) -> *mut bindings::wait_queue_head {
-    // SAFETY: guaranteed by the caller.
-    unsafe { reader_ref(reader) }.shared.wq()
-}
-
-/// `poll`: whether a read would return data at once.
-///
-/// # Safety
-///
-/// As for `reader_ref`.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn hone_reader_readable(reader: *mut c_void) -> bool {
-    // SAFETY: guaranteed by the caller.
-    unsafe { reader_ref(reader) }.readable()
-}
-
-/// `release`: unsubscribes the reader and frees it with everything it still holds.
-///
-/// # Safety
-///
-/// `reader` must come from `hone_reader_open`; it is not used again.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn hone_reader_release(reader: *mut c_void) {
-    TOTALS.readers.fetch_sub(1, Ordering::Relaxed);
-    // SAFETY: guaranteed by the caller: this is the box `hone_reader_open` leaked.
-    drop(unsafe { KBox::from_raw(reader as *mut Reader) });
-}
-
-crate::declared_in_c!(hone_reader_open);
-crate::declared_in_c!(hone_reader_read);
-crate::declared_in_c!(hone_reader_ioctl);
-crate::declared_in_c!(hone_reader_waitqueue);
-crate::declared_in_c!(hone_reader_readable);
-crate::declared_in_c!(hone_reader_release);
+crate::device_file_entries!(Reader);

@@ -14,32 +14,27 @@ use kernel::prelude::*;
 
 // Shared with the other modules, each of which uses a part.
 #[path = "../../rust/kglue"]
-#[allow(dead_code, unreachable_pub)]
 mod kglue {
-    pub mod event;
-    pub mod module;
-    pub mod netfilter;
-    pub mod publish;
-    pub mod registration;
-    pub mod skb;
-    pub mod sock;
-    pub mod user;
+    pub(crate) mod chain;
+    pub(crate) mod module;
+    pub(crate) mod netfilter;
+    pub(crate) mod packet_notice;
+    pub(crate) mod publish;
+    pub(crate) mod registration;
+    pub(crate) mod skb;
+    pub(crate) mod sock;
 }
 
-// Shared with the other modules, each of which uses a part.
-#[path = "../../rust/hone/src"]
-#[allow(dead_code, unreachable_pub)]
-mod hone {
-    pub mod record;
-}
-
-#[allow(non_camel_case_types, non_upper_case_globals, dead_code, improper_ctypes, missing_docs, unreachable_pub)]
-mod shim {
+// What bindgen made of the shim's header: this crate's declarations of its C side and of what
+// the other modules offer (public, so that the compiler does not take the declarations this
+// crate does not call for dead code).
+#[allow(non_camel_case_types, non_upper_case_globals, improper_ctypes, missing_docs)]
+pub mod shim {
     include!("../../rust/kglue/shim_types.rs");
     include!("shim_bindings.rs");
 }
 
-use kglue::event::{PacketChain, PacketNotice};
+use kglue::packet_notice::{PacketChain, PacketNotice};
 use kglue::skb::SkBuff;
 use kglue::sock::Sock;
 

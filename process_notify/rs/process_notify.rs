@@ -20,36 +20,36 @@ use kernel::sync::Arc;
 
 // Shared with the other modules, each of which uses a part.
 #[path = "../../rust/hone/src"]
-#[allow(dead_code, unreachable_pub)]
+#[allow(unreachable_pub)]
 mod hone {
     pub mod record;
 }
 
 #[path = "../../rust/kglue"]
-#[allow(dead_code, unreachable_pub)]
 mod kglue {
-    pub mod clock;
-    pub mod event;
-    pub mod kvec;
-    pub mod module;
-    pub mod process;
-    pub mod publish;
-    pub mod skb;
-    pub mod sock;
-    pub mod task;
-    pub mod tracepoint;
-    pub mod user;
+    pub(crate) mod chain;
+    pub(crate) mod clock;
+    pub(crate) mod kvec;
+    pub(crate) mod module;
+    pub(crate) mod process;
+    pub(crate) mod process_event;
+    pub(crate) mod publish;
+    pub(crate) mod task;
+    pub(crate) mod tracepoint;
 }
 
-#[allow(non_camel_case_types, non_upper_case_globals, dead_code, improper_ctypes, missing_docs, unreachable_pub)]
-mod shim {
+// What bindgen made of the shim's header: this crate's declarations of its C side and of what
+// the other modules offer (public, so that the compiler does not take the declarations this
+// crate does not call for dead code).
+#[allow(non_camel_case_types, non_upper_case_globals, improper_ctypes, missing_docs)]
+pub mod shim {
     include!("../../rust/kglue/shim_types.rs");
     include!("shim_bindings.rs");
 }
 
 use hone::record::ProcessKind;
 use kglue::clock::mono_ns;
-use kglue::event::{ProcessChain, ProcessEvent};
+use kglue::process_event::{ProcessChain, ProcessEvent};
 use kglue::kvec;
 use kglue::process::{current_argv, sched_probes, Binprm, ProcessSink, Processes, SchedProbes};
 use kglue::task::Task;

@@ -3,7 +3,9 @@
 //! The chains and snapshots of the three notifier modules, described for their consumer,
 //! hone_notify (the functions are declared in `c/hone_interface.h`).
 
-use super::event::ProcessEvent;
+use super::packet_notice::PacketChain;
+use super::process_event::{ProcessChain, ProcessEvent};
+use super::socket_notice::SocketChain;
 use super::sock::Sock;
 use super::task::Task;
 use kernel::bindings;
@@ -19,7 +21,7 @@ type ProcessVisit<'a> = &'a mut dyn FnMut(&Arc<ProcessEvent>, &Task) -> bool;
 
 /// Every running process, oldest first: process_notify lends its event and its task to
 /// `take` until it returns false. Process context.
-pub fn process_snapshot(mut take: impl FnMut(&Arc<ProcessEvent>, &Task) -> bool) -> Result {
+pub(crate) fn process_snapshot(mut take: impl FnMut(&Arc<ProcessEvent>, &Task) -> bool) -> Result {
     let mut take: ProcessVisit<'_> = &mut take;
     // `process_visit` matches the callback type process_notify calls.
     // SAFETY: and `take`, which it is given, outlives the call.
@@ -42,7 +44,7 @@ type SocketVisit<'a> = &'a mut dyn FnMut(&Sock);
 
 /// Lends each inet socket `task` has open to `visit`, under the lock of its file table:
 /// `visit` must not sleep.
-pub fn sockets_of(task: &Task, mut visit: impl FnMut(&Sock)) {
+pub(crate) fn sockets_of(task: &Task, mut visit: impl FnMut(&Sock)) {
     let mut visit: SocketVisit<'_> = &mut visit;
     // `socket_visit` matches the callback type socket_notify calls, and `visit` outlives it.
     // SAFETY: and the task is live (`Task`'s invariant).

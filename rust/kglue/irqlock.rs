@@ -12,13 +12,13 @@ use kernel::bindings;
 use kernel::sync::lock::{Backend, Lock};
 
 /// Backend of [`IrqSpinLock`]: `spin_lock_irqsave`/`spin_unlock_irqrestore`.
-pub struct IrqSpinBackend;
+pub(crate) struct IrqSpinBackend;
 
 /// A `spinlock_t` taken with interrupts disabled.
-pub type IrqSpinLock<T> = Lock<T, IrqSpinBackend>;
+pub(crate) type IrqSpinLock<T> = Lock<T, IrqSpinBackend>;
 
-// SAFETY: `spinlock_t` gives mutual exclusion between `lock` (or a `try_lock` that succeeded) and
-// `unlock`; `relock` uses the default implementation, which calls `lock` again (the same method).
+// `relock` uses the default implementation, which calls `lock` again (the same method).
+// SAFETY: `spinlock_t` gives mutual exclusion between `lock` (or a `try_lock` that succeeded) and `unlock`.
 unsafe impl Backend for IrqSpinBackend {
     type State = bindings::spinlock_t;
     type GuardState = kernel::ffi::c_ulong;

@@ -4,7 +4,7 @@
 //! list of running processes, and what a process's exec and memory say of it (executable path,
 //! arguments). The C half is `c/hone_process.c`.
 
-use super::event::{ProcessEvent, ProcessSnapshotFn};
+use super::process_event::{ProcessEvent, ProcessSnapshotFn};
 use super::kvec;
 use super::task::Task;
 use super::tracepoint::Probe;
@@ -32,12 +32,12 @@ fn read_path(flags: Flags, fill: impl FnOnce(*mut u8, c_int) -> c_int) -> Option
 ///
 /// A `&Binprm` refers to a live `linux_binprm` whose file is open, for its whole lifetime.
 #[repr(transparent)]
-pub struct Binprm(Opaque<bindings::linux_binprm>);
+pub(crate) struct Binprm(Opaque<bindings::linux_binprm>);
 
 impl Binprm {
     /// The path of the executable; `None` if it cannot be named or memory is short. Any
     /// context.
-    pub fn path(&self, flags: Flags) -> Option<KVec<u8>> {
+    pub(crate) fn path(&self, flags: Flags) -> Option<KVec<u8>> {
         // SAFETY: the binprm is live, its file open (type invariant); `buf` holds `len` bytes.
         read_path(flags, |buf, len| unsafe { crate::shim::hone_bprm_path(self.0.get(), buf, len) })
     }
@@ -46,7 +46,7 @@ impl Binprm {
 /// Up to `max` bytes of the current task's arguments (NUL-separated), read without faulting,
 /// so in any context; `None` if it has none, if they are not in memory (paged out) or if memory
 /// is short.
-pub fn current_argv(max: usize, flags: Flags) -> Option<KVec<u8>> {
+pub(crate) fn current_argv(max: usize, flags: Flags) -> Option<KVec<u8>> {
     // SAFETY: reads `current`'s mm; no precondition.
     let total = usize::try_from(unsafe { crate::shim::hone_current_argv_len() }).unwrap_or(0);
     let want = total.min(max);
@@ -60,14 +60,14 @@ pub fn current_argv(max: usize, flags: Flags) -> Option<KVec<u8>> {
 impl Task {
     /// The path of its executable, read from its memory; `None` for a task with no memory (a
     /// kernel thread, an exited process) or if memory is short. Process context: may sleep.
-    pub fn exe_path(&self, flags: Flags) -> Option<KVec<u8>> {
+    pub(crate) fn exe_path(&self, flags: Flags) -> Option<KVec<u8>> {
         // SAFETY: the task is live (`Task`'s invariant); the buffer is valid for `len` bytes.
         read_path(flags, |buf, len| unsafe { crate::shim::hone_task_exe_path(self.as_ptr(), buf, len) })
     }
 
     /// Up to `max` bytes of its arguments (NUL-separated), read from its memory, in an exactly
     /// sized vector. Process context: may sleep.
-    pub fn argv(&self, max: usize, flags: Flags) -> Option<KVec<u8>> {
+    pub(crate) fn argv(&self, max: usize, flags: Flags) -> Option<KVec<u8>> {
         // SAFETY: the task is live (`Task`'s invariant); the buffer is valid for `len` bytes.
         let argv = kvec::filled(max, flags, |buf, len| unsafe { crate::shim::hone_task_argv(self.as_ptr(), buf, len) })?;
         kvec::exact(&argv, flags)
@@ -76,7 +76,7 @@ impl Task {
 
 /// Handlers of the scheduler's process tracepoints, called in the tracepoint's context (it
 /// may be atomic: they must not sleep).
-pub trait SchedProbes: Sync {
+pub(crate) trait SchedProbes: Sync {
     /// `sched_process_fork`: `parent` made `child` (a process or a thread).
     fn fork(&self, parent: &Task, child: &Task);
     /// `sched_process_exec`: `task`, the current task, has exec'd `bprm`.
@@ -87,7 +87,7 @@ pub trait SchedProbes: Sync {
 
 /// The probes of `T` on `sched_process_fork`, `sched_process_exec` and `sched_process_exit`:
 /// what its `TracepointProbes::probes` returns.
-pub fn sched_probes<T: SchedProbes>() -> [Probe<T>; 3] {
+pub(crate) fn sched_probes<T: SchedProbes>() -> [Probe<T>; 3] {
     // Each function takes a `*const T` and then its tracepoint's arguments, as far as it reads
     // them (an argument a newer kernel appends is ignored by the C calling convention).
     // SAFETY: so each is a probe of that tracepoint for `T`.
@@ -168,14 +168,14 @@ impl Drop for TaskRef {
 }
 
 /// References on running processes (thread-group leaders), oldest first.
-pub struct Processes {
+pub(crate) struct Processes {
     tasks: KVec<TaskRef>,
     missed: usize,
 }
 
 impl Processes {
     /// References on every running process. Process context.
-    pub fn collect() -> Result<Self> {
+    pub(crate) fn collect() -> Result<Self> {
         let mut n = 0usize;
         // SAFETY: `count` only touches the counter, a `usize`.
         unsafe { crate::shim::hone_for_each_process(Some(Self::count), &mut n as *mut usize as *mut c_void) };
@@ -187,12 +187,12 @@ impl Processes {
     }
 
     /// The processes, oldest first.
-    pub fn iter(&self) -> impl Iterator<Item = &Task> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Task> {
         self.tasks.iter().map(|task| &**task)
     }
 
     /// How many processes started during the walk were left out (the list had no room).
-    pub fn missed(&self) -> usize {
+    pub(crate) fn missed(&self) -> usize {
         self.missed
     }
 
@@ -222,7 +222,7 @@ impl Processes {
 /// # Invariants
 ///
 /// `sink` may be called with `data` for as long as this value lives.
-pub struct ProcessSink {
+pub(crate) struct ProcessSink {
     sink: ProcessSnapshotFn,
     data: *mut c_void,
 }
@@ -233,14 +233,14 @@ impl ProcessSink {
     /// # Safety
     ///
     /// `sink` must be callable with `data` for as long as the value lives.
-    pub unsafe fn new(sink: ProcessSnapshotFn, data: *mut c_void) -> Self {
+    pub(crate) unsafe fn new(sink: ProcessSnapshotFn, data: *mut c_void) -> Self {
         // INVARIANT: the caller's guarantee.
         ProcessSink { sink, data }
     }
 
     /// Hands `event`, which describes `task`, to the consumer (both lent for the call); false
     /// when it wants no more.
-    pub fn give(&self, event: &Arc<ProcessEvent>, task: &Task) -> bool {
+    pub(crate) fn give(&self, event: &Arc<ProcessEvent>, task: &Task) -> bool {
         // The sink reads the event as the `&Arc<ProcessEvent>` that `ProcessSnapshotFn` promises.
         // SAFETY: and `sink` is callable with `data` (type invariant).
         unsafe { (self.sink)(self.data, event as *const Arc<ProcessEvent> as *const c_void, task.as_ptr()) }
@@ -261,7 +261,7 @@ macro_rules! process_snapshot_entry {
         /// `sink` must be callable with `data` for the whole call.
         #[no_mangle]
         pub unsafe extern "C" fn hone_process_snapshot(
-            sink: Option<$crate::kglue::event::ProcessSnapshotFn>,
+            sink: Option<$crate::kglue::process_event::ProcessSnapshotFn>,
             data: *mut ::core::ffi::c_void,
         ) -> ::kernel::ffi::c_int {
             let Some(sink) = sink else { return ::kernel::error::code::EINVAL.to_errno() };

@@ -4,16 +4,16 @@
 //! `c/hone_chain.h`), for the module that defines it. Other modules subscribe to it through
 //! `subscription::Source`.
 
-/// Gives the chain `$chain` (a [`Chain`](super::event::Chain) of `event.rs`), which this
+/// Gives the chain `$chain` (a [`Chain`](super::chain::Chain)), which this
 /// module defines, its publishing side: `$chain::publish(&event)` over the chain's `$call`
 /// function and, for a publisher that asks before it makes an event, `$chain::has_subscribers()`
 /// over `$has_subscribers`.
 #[macro_export]
 macro_rules! publisher {
-    ($chain:ident, $call:ident) => {
-        impl $crate::kglue::event::$chain {
+    ($chain:path, $call:ident) => {
+        impl $chain {
             /// Lends `event` to each subscriber in turn, in this context.
-            pub(crate) fn publish(event: &<$crate::kglue::event::$chain as $crate::kglue::event::Chain>::Event<'_>) {
+            pub(crate) fn publish(event: &<$chain as $crate::kglue::chain::Chain>::Event<'_>) {
                 // The chain passes the pointer to its subscribers for the call only, which
                 // `event` outlives; they read it as the same chain's event (`source!`).
                 // SAFETY: and the chain's functions have no other precondition.
@@ -21,10 +21,10 @@ macro_rules! publisher {
             }
         }
     };
-    ($chain:ident, $call:ident, $has_subscribers:ident) => {
+    ($chain:path, $call:ident, $has_subscribers:ident) => {
         $crate::publisher!($chain, $call);
 
-        impl $crate::kglue::event::$chain {
+        impl $chain {
             /// Whether the chain has a subscriber: without one, no event needs to be made. Any
             /// context.
             pub(crate) fn has_subscribers() -> bool {

@@ -10,7 +10,7 @@
 macro_rules! registration {
     ($(#[$doc:meta])* $name:ident, $register:ident, $unregister:ident) => {
         $(#[$doc])*
-        pub struct $name(());
+        pub(crate) struct $name(());
 
         impl $name {
             /// Whether the objects are registered: a second registration of the same static
@@ -22,7 +22,7 @@ macro_rules! registration {
 
             /// Registers the shim's objects; they are unregistered when the value is dropped.
             /// Process context. Fails if they are registered already.
-            pub fn register() -> ::kernel::error::Result<Self> {
+            pub(crate) fn register() -> ::kernel::error::Result<Self> {
                 if Self::registered().swap(true, ::core::sync::atomic::Ordering::AcqRel) {
                     return Err(::kernel::error::code::EBUSY);
                 }

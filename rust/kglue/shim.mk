@@ -7,6 +7,13 @@
 # the kernel's types from kernel::bindings, as rust/Makefile does for rust/helpers.
 
 #
+# The crate being built, for the code it shares with the other modules: an item of rust/kglue or
+# rust/hone that only some of them use says which, with #[cfg(hone_crate = "...")], so that each
+# crate holds (and the compiler checks for dead code) only what it uses. rust/hone is also the
+# host library of the tools, for which hone_kernel is not set: `not(hone_kernel)` is its own.
+rustflags-y += --cfg hone_kernel --cfg 'hone_crate="$(hone_crate)"'
+
+#
 # The kernel's Rust API as the tree being built against has it: one cfg per change since 6.12,
 # named for what it is, set when the tree's version is at least the one that made the change.
 # Only rust/kglue reads them; the modules see one API.

@@ -11,7 +11,7 @@ use kernel::types::Opaque;
 ///
 /// A `&Sock` refers to a live `sock` for its whole lifetime.
 #[repr(transparent)]
-pub struct Sock(Opaque<bindings::sock>);
+pub(crate) struct Sock(Opaque<bindings::sock>);
 
 impl Sock {
     /// The socket at `ptr`.
@@ -19,7 +19,7 @@ impl Sock {
     /// # Safety
     ///
     /// `ptr` must point to a `sock` that stays alive for `'a`.
-    pub unsafe fn from_raw<'a>(ptr: *mut bindings::sock) -> &'a Sock {
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::sock) -> &'a Sock {
         // INVARIANT: the caller keeps the socket alive for `'a`.
         // `Sock` is a transparent wrapper of `sock`: the cast keeps the layout.
         // SAFETY: and the pointer is valid for `'a` (the caller's guarantee).
@@ -27,25 +27,29 @@ impl Sock {
     }
 
     /// The raw `sock`, for the C side of a module boundary.
-    pub fn as_ptr(&self) -> *mut bindings::sock {
+    #[cfg(any(hone_crate = "socket_notify", hone_crate = "hone_notify"))]
+    pub(crate) fn as_ptr(&self) -> *mut bindings::sock {
         self.0.get()
     }
 
     /// Inode number of the socket's file (what `ss` and `/proc/<pid>/fd` show); 0 for a socket
     /// with no file (closed) and for the kernel's own sockets. Any context.
-    pub fn ino(&self) -> u32 {
+    #[cfg(hone_crate = "hone_notify")]
+    pub(crate) fn ino(&self) -> u32 {
         // SAFETY: the socket is live (type invariant).
         unsafe { crate::shim::hone_sock_ino(self.as_ptr()) }
     }
 
     /// Whether this is an ICMP or ICMPv6 "ping" socket (`SOCK_DGRAM`).
-    pub fn is_ping(&self) -> bool {
+    #[cfg(hone_crate = "hone_notify")]
+    pub(crate) fn is_ping(&self) -> bool {
         // SAFETY: the socket is live (type invariant).
         unsafe { crate::shim::hone_sock_is_ping(self.as_ptr()) }
     }
 
     /// Whether this is an AF_INET or AF_INET6 socket opened by a user (not by the kernel).
-    pub fn is_user_inet(&self) -> bool {
+    #[cfg(hone_crate = "socket_notify")]
+    pub(crate) fn is_user_inet(&self) -> bool {
         // SAFETY: the socket is live (type invariant).
         unsafe { crate::shim::hone_sock_is_user_inet(self.as_ptr()) }
     }

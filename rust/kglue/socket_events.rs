@@ -11,14 +11,14 @@ use kernel::c_str;
 
 /// Handler of the `sock_send_length` and `sock_recv_length` tracepoints, called in the
 /// context of the process sending or receiving (it may be atomic: it must not sleep).
-pub trait SockLengthProbes: Sync {
+pub(crate) trait SockLengthProbes: Sync {
     /// `sk` was sent or received on.
     fn used(&self, sk: &Sock);
 }
 
 /// The probes of `T` on `sock_send_length` and `sock_recv_length`: what its
 /// `TracepointProbes::probes` returns.
-pub fn sock_length_probes<T: SockLengthProbes>() -> [Probe<T>; 2] {
+pub(crate) fn sock_length_probes<T: SockLengthProbes>() -> [Probe<T>; 2] {
     // SAFETY: the function takes a `*const T`, then both tracepoints' `sk`, `ret` and `flags`.
     unsafe {
         [
@@ -50,7 +50,7 @@ macro_rules! socket_changed_entry {
         /// `sk` must point to a socket that stays valid for the call.
         #[no_mangle]
         pub unsafe extern "C" fn hone_socket_changed(sk: *mut ::kernel::bindings::sock, change: u32) {
-            let Some(change) = $crate::kglue::event::SocketChange::from_code(change) else { return };
+            let Some(change) = $crate::kglue::socket_notice::SocketChange::from_code(change) else { return };
             // SAFETY: the caller's guarantee.
             $handler(unsafe { $crate::kglue::sock::Sock::from_raw(sk) }, change);
         }

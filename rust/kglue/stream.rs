@@ -3,13 +3,13 @@
 //! hone_notify's stream, described for its consumer, honeevent (the functions are declared in
 //! `c/hone_interface.h`).
 
-use super::event::{HoneEvent, HoneStats};
+use super::hone_event::{HoneChain, HoneEvent, HoneStats};
 use kernel::ffi::c_void;
 use kernel::prelude::*;
 
 /// Every running process, each followed by its open inet sockets (oldest first): hone_notify
 /// lends each event to `take` until it returns false. Process context.
-pub fn snapshot(mut take: impl FnMut(&HoneEvent) -> bool) -> Result {
+pub(crate) fn snapshot(mut take: impl FnMut(&HoneEvent) -> bool) -> Result {
     let mut take: &mut dyn FnMut(&HoneEvent) -> bool = &mut take;
     // SAFETY: `collect` matches the callback type hone_notify calls, and `take` outlives the call.
     let ret = unsafe { crate::shim::hone_notify_snapshot(Some(collect), &mut take as *mut _ as *mut c_void) };
@@ -27,7 +27,7 @@ unsafe extern "C" fn collect(data: *mut c_void, event: *const c_void) -> bool {
 }
 
 /// hone_notify's counters since it was loaded.
-pub fn stats() -> HoneStats {
+pub(crate) fn stats() -> HoneStats {
     let mut stats = HoneStats::default();
     // SAFETY: `stats` is valid for writes.
     unsafe { crate::shim::hone_notify_stats(&mut stats) };
@@ -35,12 +35,12 @@ pub fn stats() -> HoneStats {
 }
 
 /// A subscriber's wish for whole packets (clones of the kernel's buffers) rather than their
-/// first [`PACKET_HEAD`](super::event::PACKET_HEAD) bytes; dropping it withdraws the wish.
-pub struct WholePackets(());
+/// first [`PACKET_HEAD`](super::hone_event::PACKET_HEAD) bytes; dropping it withdraws the wish.
+pub(crate) struct WholePackets(());
 
 impl WholePackets {
     /// Packets are kept whole from now on, until this is dropped.
-    pub fn want() -> Self {
+    pub(crate) fn want() -> Self {
         // SAFETY: this starts a pair, which `drop` ends.
         unsafe { crate::shim::hone_notify_whole_packets(true) };
         WholePackets(())

@@ -16,7 +16,7 @@ use kernel::prelude::*;
 use kernel::types::Opaque;
 
 /// An event chain of another module.
-pub trait Source {
+pub(crate) trait Source {
     /// What the chain passes to its subscribers.
     type Event;
 
@@ -36,7 +36,7 @@ pub trait Source {
 }
 
 /// Receives the events of a chain.
-pub trait Subscriber<E>: Send + Sync {
+pub(crate) trait Subscriber<E>: Send + Sync {
     /// Called for every event, in the context where it happened (possibly atomic: must not
     /// sleep, must not panic).
     fn notify(&self, event: &E);
@@ -50,14 +50,14 @@ struct Node<T> {
 }
 
 /// A live subscription of `T` to the chain `S`.
-pub struct Subscription<S: Source, T: Subscriber<S::Event>> {
+pub(crate) struct Subscription<S: Source, T: Subscriber<S::Event>> {
     node: Pin<KBox<Node<T>>>,
     _source: PhantomData<S>,
 }
 
 impl<S: Source, T: Subscriber<S::Event>> Subscription<S, T> {
     /// Subscribes `subscriber`; events flow to it as soon as this returns.
-    pub fn new(subscriber: T) -> Result<Self> {
+    pub(crate) fn new(subscriber: T) -> Result<Self> {
         let node = KBox::pin(
             Node {
                 nb: Opaque::new(bindings::notifier_block {
@@ -72,11 +72,6 @@ impl<S: Source, T: Subscriber<S::Event>> Subscription<S, T> {
         // SAFETY: the node is pinned in its box, owned by `Self`, whose `Drop` unregisters it.
         to_result(unsafe { S::register(node.nb.get()) })?;
         Ok(Subscription { node, _source: PhantomData })
-    }
-
-    /// The subscriber.
-    pub fn subscriber(&self) -> &T {
-        &self.node.subscriber
     }
 
     extern "C" fn call(nb: *mut bindings::notifier_block, _action: c_ulong, event: *mut c_void) -> c_int {
@@ -97,19 +92,19 @@ impl<S: Source, T: Subscriber<S::Event>> Drop for Subscription<S, T> {
     }
 }
 
-// SAFETY: the `notifier_block` is only read and linked by the chain, under the chain's own
-// lock and RCU; the subscriber is `Send + Sync`. Moving or sharing the owning value is safe.
+// The `notifier_block` is only read and linked by the chain, under the chain's own lock and RCU.
+// SAFETY: and the subscriber is `Send + Sync`; moving or sharing the owning value is safe.
 unsafe impl<S: Source, T: Subscriber<S::Event>> Send for Subscription<S, T> {}
 // SAFETY: as above; `&Subscription` only gives `&T`.
 unsafe impl<S: Source, T: Subscriber<S::Event>> Sync for Subscription<S, T> {}
 
-/// Makes the chain `$chain` (a [`Chain`](super::event::Chain) of `event.rs`) a [`Source`],
+/// Makes the chain `$chain` (a [`Chain`](super::chain::Chain)) a [`Source`],
 /// through the register/unregister pair its module exports.
 #[macro_export]
 macro_rules! source {
-    ($chain:ident, $register:ident, $unregister:ident) => {
-        impl $crate::kglue::subscription::Source for $crate::kglue::event::$chain {
-            type Event = <$crate::kglue::event::$chain as $crate::kglue::event::Chain>::Event<'static>;
+    ($chain:path, $register:ident, $unregister:ident) => {
+        impl $crate::kglue::subscription::Source for $chain {
+            type Event = <$chain as $crate::kglue::chain::Chain>::Event<'static>;
 
             unsafe fn register(nb: *mut ::kernel::bindings::notifier_block) -> ::kernel::ffi::c_int {
                 // SAFETY: forwarded from the caller, who keeps `nb` valid until unregistered.

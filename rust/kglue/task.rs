@@ -2,7 +2,9 @@
 
 //! Tasks the kernel lends to a call, and their identity as Hone reports it.
 
-use crate::shim::{hone_task_ids, HONE_TASK_FORKNOEXEC, HONE_TASK_GROUP_DEAD, HONE_TASK_KTHREAD, HONE_TASK_LEADER};
+use crate::shim::hone_task_ids;
+#[cfg(hone_crate = "process_notify")]
+use crate::shim::{HONE_TASK_FORKNOEXEC, HONE_TASK_GROUP_DEAD, HONE_TASK_KTHREAD, HONE_TASK_LEADER};
 use crate::hone::record::Comm;
 use kernel::bindings;
 use kernel::ffi::c_int;
@@ -14,7 +16,7 @@ use kernel::types::Opaque;
 ///
 /// A `&Task` refers to a live `task_struct` for its whole lifetime.
 #[repr(transparent)]
-pub struct Task(Opaque<bindings::task_struct>);
+pub(crate) struct Task(Opaque<bindings::task_struct>);
 
 impl Task {
     /// The task at `ptr`.
@@ -22,7 +24,7 @@ impl Task {
     /// # Safety
     ///
     /// `ptr` must point to a `task_struct` that stays alive for `'a`.
-    pub unsafe fn from_raw<'a>(ptr: *mut bindings::task_struct) -> &'a Task {
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::task_struct) -> &'a Task {
         // INVARIANT: the caller keeps the task alive for `'a`.
         // `Task` is a transparent wrapper of `task_struct`: the cast keeps the layout.
         // SAFETY: and the pointer is valid for `'a` (the caller's guarantee).
@@ -31,7 +33,8 @@ impl Task {
 
     /// `f(current)` when running in task context; `None` in an interrupt or a softirq, where
     /// the current task is only the one interrupted.
-    pub fn with_current<R>(f: impl FnOnce(&Task) -> R) -> Option<R> {
+    #[cfg(hone_crate = "hone_notify")]
+    pub(crate) fn with_current<R>(f: impl FnOnce(&Task) -> R) -> Option<R> {
         // SAFETY: no precondition; null outside task context.
         let task = unsafe { crate::shim::hone_current_task() };
         if task.is_null() {
@@ -42,12 +45,12 @@ impl Task {
     }
 
     /// The raw `task_struct`, for the C side of a module boundary.
-    pub fn as_ptr(&self) -> *mut bindings::task_struct {
+    pub(crate) fn as_ptr(&self) -> *mut bindings::task_struct {
         self.0.get()
     }
 
     /// Its ids, flags and start time. Any context.
-    pub fn ids(&self) -> hone_task_ids {
+    pub(crate) fn ids(&self) -> hone_task_ids {
         let mut ids = hone_task_ids::default();
         // SAFETY: the task is live (type invariant) and `ids` is a valid place to write.
         unsafe { crate::shim::hone_task_ids(self.as_ptr(), &mut ids) };
@@ -55,7 +58,7 @@ impl Task {
     }
 
     /// Its name (`comm`). Any context; allocates nothing.
-    pub fn comm(&self) -> Comm {
+    pub(crate) fn comm(&self) -> Comm {
         let mut comm = [0u8; 16];
         // SAFETY: the task is live (type invariant) and `comm` is valid for 16 bytes.
         let n = unsafe { crate::shim::hone_task_comm(self.as_ptr(), comm.as_mut_ptr(), comm.len() as c_int) };
@@ -65,22 +68,26 @@ impl Task {
 
 impl hone_task_ids {
     /// A kernel thread (`PF_KTHREAD`).
-    pub fn is_kthread(&self) -> bool {
+    #[cfg(hone_crate = "process_notify")]
+    pub(crate) fn is_kthread(&self) -> bool {
         self.flags & HONE_TASK_KTHREAD != 0
     }
 
     /// Forked and never exec'd (`PF_FORKNOEXEC`).
-    pub fn never_execd(&self) -> bool {
+    #[cfg(hone_crate = "process_notify")]
+    pub(crate) fn never_execd(&self) -> bool {
         self.flags & HONE_TASK_FORKNOEXEC != 0
     }
 
     /// A thread-group leader: the task that stands for a process.
-    pub fn is_leader(&self) -> bool {
+    #[cfg(hone_crate = "process_notify")]
+    pub(crate) fn is_leader(&self) -> bool {
         self.flags & HONE_TASK_LEADER != 0
     }
 
     /// The last thread of its group is exiting: the process is ending.
-    pub fn group_dead(&self) -> bool {
+    #[cfg(hone_crate = "process_notify")]
+    pub(crate) fn group_dead(&self) -> bool {
         self.flags & HONE_TASK_GROUP_DEAD != 0
     }
 }

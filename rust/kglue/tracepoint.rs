@@ -14,7 +14,7 @@ use kernel::prelude::*;
 /// # Invariants
 ///
 /// `func` is `void probe(const T *handler, <TP_PROTO of name>)`.
-pub struct Probe<T> {
+pub(crate) struct Probe<T> {
     name: &'static CStr,
     func: *mut c_void,
     _handler: PhantomData<fn(&T)>,
@@ -26,14 +26,14 @@ impl<T> Probe<T> {
     /// # Safety
     ///
     /// `func` must be a function `void (const T *handler, <TP_PROTO of name>)`.
-    pub unsafe fn new(name: &'static CStr, func: *mut c_void) -> Self {
+    pub(crate) unsafe fn new(name: &'static CStr, func: *mut c_void) -> Self {
         // INVARIANT: the caller's guarantee.
         Probe { name, func, _handler: PhantomData }
     }
 }
 
 /// A handler of several tracepoints.
-pub trait TracepointProbes: Sync + Sized {
+pub(crate) trait TracepointProbes: Sync + Sized {
     /// The probe list's type (an array).
     type List: AsRef<[Probe<Self>]>;
     /// The probes to attach, each with the handler as its data.
@@ -42,7 +42,7 @@ pub trait TracepointProbes: Sync + Sized {
 
 /// The probes of `T` attached to their tracepoints; dropping detaches them and waits until none
 /// is running any more.
-pub struct Tracepoints<T: TracepointProbes> {
+pub(crate) struct Tracepoints<T: TracepointProbes> {
     handler: KBox<T>,
     attached: usize,
 }
@@ -53,7 +53,7 @@ impl<T: TracepointProbes> Tracepoints<T> {
     }
 
     /// Attaches every probe of `handler`, or none.
-    pub fn attach(handler: T) -> Result<Self> {
+    pub(crate) fn attach(handler: T) -> Result<Self> {
         let mut this = Tracepoints { handler: KBox::new(handler, GFP_KERNEL)?, attached: 0 };
         for probe in T::probes().as_ref() {
             // `probe.func` has the prototype of tracepoint `probe.name`, its first argument a
@@ -67,11 +67,6 @@ impl<T: TracepointProbes> Tracepoints<T> {
             this.attached += 1;
         }
         Ok(this)
-    }
-
-    /// The handler.
-    pub fn handler(&self) -> &T {
-        &self.handler
     }
 }
 

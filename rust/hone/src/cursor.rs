@@ -24,11 +24,13 @@ impl<'a> Cursor<'a> {
     }
 
     /// Whether nothing has been written yet.
+    #[cfg(not(hone_kernel))]
     pub fn is_empty(&self) -> bool {
         self.pos == 0
     }
 
     /// Bytes still free.
+    #[cfg(not(hone_kernel))]
     pub fn remaining(&self) -> usize {
         self.buf.len() - self.pos
     }

@@ -48,6 +48,19 @@ pub struct FilterList {
     pub ids: u64,
 }
 
+impl FilterList {
+    /// Size of the argument.
+    pub const SIZE: usize = 16;
+
+    /// The argument as it lies in memory (native byte order).
+    pub fn from_bytes(b: &[u8; Self::SIZE]) -> Self {
+        let u32_at = |i: usize| u32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let mut ids = [0u8; 8];
+        ids.copy_from_slice(&b[8..16]);
+        FilterList { count: u32_at(0), reserved: u32_at(4), ids: u64::from_ne_bytes(ids) }
+    }
+}
+
 /// A set of at most [`MAX_FILTER`] ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IdSet {
@@ -76,6 +89,7 @@ impl IdSet {
     }
 
     /// Whether the set is empty.
+    #[cfg(not(hone_kernel))]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -115,6 +129,7 @@ impl DeviceStats {
     }
 
     /// Reads what [`DeviceStats::to_bytes`] wrote.
+    #[cfg(not(hone_kernel))]
     pub fn from_bytes(b: &[u8; Self::SIZE]) -> Self {
         let u64_at = |i: usize| {
             let mut w = [0u8; 8];
@@ -144,7 +159,18 @@ mod tests {
         assert_eq!(GET_SNAPLEN, 0x8004_E004);
         assert_eq!(SET_SNAPLEN, 0x4004_E005);
         assert_eq!(SET_FILTER_SOCK, 0x4004_E006);
-        assert_eq!(core::mem::size_of::<FilterList>(), 16);
+        assert_eq!(core::mem::size_of::<FilterList>(), FilterList::SIZE);
+    }
+
+    #[test]
+    fn filter_list_as_a_c_program_lays_it_out() {
+        // struct { uint32_t count, reserved; uint64_t ids; } with the fields in that order.
+        let mut raw = [0u8; FilterList::SIZE];
+        raw[..4].copy_from_slice(&3u32.to_ne_bytes());
+        raw[4..8].copy_from_slice(&7u32.to_ne_bytes());
+        raw[8..].copy_from_slice(&0x1122_3344_5566_7788u64.to_ne_bytes());
+        assert_eq!(FilterList::from_bytes(&raw), FilterList { count: 3, reserved: 7, ids: 0x1122_3344_5566_7788 });
+        assert_eq!(core::mem::offset_of!(FilterList, ids), 8);
     }
 
     #[test]

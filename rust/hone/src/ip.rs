@@ -3,6 +3,7 @@
 //! What `/dev/honet` says about a packet: protocol, addresses and ports, read from the start of
 //! its IPv4 or IPv6 header.
 
+#[cfg(any(not(hone_kernel), hone_crate = "honeevent"))]
 use super::cursor::{Cursor, Full};
 
 /// Transport protocol numbers Hone names.
@@ -40,6 +41,7 @@ pub enum Summary {
 }
 
 /// An ICMP or ICMPv6 echo request or reply.
+#[cfg(any(not(hone_kernel), hone_crate = "hone_notify"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Echo {
     /// A reply (else a request).
@@ -51,6 +53,7 @@ pub struct Echo {
 }
 
 /// The echo request or reply a packet carries, if it is one.
+#[cfg(any(not(hone_kernel), hone_crate = "hone_notify"))]
 pub fn echo(h: &[u8]) -> Option<Echo> {
     let Summary::Ip { protocol, addrs, transport: Some(off), .. } = summarize(h) else { return None };
     let icmp = h.get(off..off.checked_add(6)?)?;
@@ -140,6 +143,7 @@ pub fn summarize(h: &[u8]) -> Summary {
 
 /// Writes an IPv6 address in RFC 5952 form: lower-case hex, no leading zeros, the longest run
 /// of two or more zero groups (the first, on a tie) as `::`.
+#[cfg(any(not(hone_kernel), hone_crate = "honeevent"))]
 pub fn write_v6(c: &mut Cursor<'_>, a: &[u8; 16]) -> Result<(), Full> {
     let mut groups = [0u16; 8];
     for (i, g) in groups.iter_mut().enumerate() {
@@ -185,6 +189,7 @@ pub fn write_v6(c: &mut Cursor<'_>, a: &[u8; 16]) -> Result<(), Full> {
 }
 
 /// Writes a dotted IPv4 address.
+#[cfg(any(not(hone_kernel), hone_crate = "honeevent"))]
 pub fn write_v4(c: &mut Cursor<'_>, a: &[u8; 4]) -> Result<(), Full> {
     for (i, b) in a.iter().enumerate() {
         if i > 0 {

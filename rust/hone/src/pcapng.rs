@@ -11,7 +11,9 @@
 
 use super::cursor::{Cursor, Full};
 use super::params::HostId;
-use super::record::{Counts, Owner, PacketRecord, ProcessKind, ProcessRecord, SocketRecord};
+#[cfg(not(hone_kernel))]
+use super::record::Owner;
+use super::record::{Counts, PacketRecord, ProcessKind, ProcessRecord, SocketRecord};
 use super::text;
 
 /// Section Header Block.
@@ -341,6 +343,7 @@ pub fn loss_statistics(c: &mut Cursor<'_>, ts_ns: u64, dropped: &Counts) -> Resu
 }
 
 /// Why bytes could not be decoded.
+#[cfg(not(hone_kernel))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DecodeError {
     /// The data ends inside a block or field.
@@ -352,6 +355,7 @@ pub enum DecodeError {
 }
 
 /// Byte order of a section.
+#[cfg(not(hone_kernel))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endian {
     /// Little-endian.
@@ -360,6 +364,7 @@ pub enum Endian {
     Big,
 }
 
+#[cfg(not(hone_kernel))]
 impl Endian {
     /// The byte order of this machine.
     pub const NATIVE: Endian = if cfg!(target_endian = "big") { Endian::Big } else { Endian::Little };
@@ -383,6 +388,7 @@ impl Endian {
 }
 
 /// One block: its type and its body (between the leading length and the trailing length).
+#[cfg(not(hone_kernel))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Block<'a> {
     /// Block type.
@@ -392,6 +398,7 @@ pub struct Block<'a> {
 }
 
 /// Splits the first block off `data`; returns it and the bytes it took.
+#[cfg(not(hone_kernel))]
 pub fn split_block(data: &[u8], endian: Endian) -> Result<(Block<'_>, usize), DecodeError> {
     let kind = endian.u32(data)?;
     let len = endian.u32(data.get(4..).ok_or(DecodeError::Truncated)?)? as usize;
@@ -406,11 +413,13 @@ pub fn split_block(data: &[u8], endian: Endian) -> Result<(Block<'_>, usize), De
 }
 
 /// Iterates over the options in `data` (code, value), stopping at end-of-options.
+#[cfg(not(hone_kernel))]
 pub struct Options<'a> {
     data: &'a [u8],
     endian: Endian,
 }
 
+#[cfg(not(hone_kernel))]
 impl<'a> Options<'a> {
     /// Options starting at the beginning of `data`.
     pub fn new(data: &'a [u8], endian: Endian) -> Self {
@@ -418,6 +427,7 @@ impl<'a> Options<'a> {
     }
 }
 
+#[cfg(not(hone_kernel))]
 impl<'a> Iterator for Options<'a> {
     type Item = Result<(u16, &'a [u8]), DecodeError>;
 
@@ -450,6 +460,7 @@ impl<'a> Iterator for Options<'a> {
 }
 
 /// Decodes the body of a Connection Event Block into the record and its timestamp (µs).
+#[cfg(not(hone_kernel))]
 pub fn decode_connection(body: &[u8], endian: Endian) -> Result<(SocketRecord, u64), DecodeError> {
     let conn = endian.u32(body)?;
     let pid = endian.u32(body.get(4..).ok_or(DecodeError::Truncated)?)? as i32;
@@ -469,6 +480,7 @@ pub fn decode_connection(body: &[u8], endian: Endian) -> Result<(SocketRecord, u
 
 /// Decodes the body of an Enhanced Packet Block: the record (without the command name), its
 /// timestamp (ns) and the captured bytes.
+#[cfg(not(hone_kernel))]
 pub fn decode_packet(body: &[u8], endian: Endian) -> Result<(PacketRecord, u64, &[u8]), DecodeError> {
     let hi = endian.u32(body.get(4..).ok_or(DecodeError::Truncated)?)? as u64;
     let lo = endian.u32(body.get(8..).ok_or(DecodeError::Truncated)?)? as u64;
@@ -491,6 +503,7 @@ pub fn decode_packet(body: &[u8], endian: Endian) -> Result<(PacketRecord, u64, 
 }
 
 /// Decodes the body of a Process Event Block into the record and its timestamp (µs).
+#[cfg(not(hone_kernel))]
 pub fn decode_process(body: &[u8], endian: Endian) -> Result<(ProcessRecord<'_>, u64), DecodeError> {
     let pid = endian.u32(body)? as i32;
     let hi = endian.u32(body.get(4..).ok_or(DecodeError::Truncated)?)? as u64;

@@ -3,6 +3,10 @@
 //! The records Hone streams, as borrowed views that the encoders format and decoders return.
 
 /// What happened to a process.
+#[cfg_attr(
+    any(hone_crate = "hone_notify", hone_crate = "honeevent"),
+    allow(dead_code, reason = "made by process_notify")
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
 pub enum ProcessKind {
@@ -18,6 +22,7 @@ pub enum ProcessKind {
 
 impl ProcessKind {
     /// The kind for a raw code, if valid.
+    #[cfg(not(hone_kernel))]
     pub fn from_code(code: u32) -> Option<Self> {
         match code {
             1 => Some(Self::Fork),
@@ -29,6 +34,7 @@ impl ProcessKind {
     }
 
     /// The four-letter tag of `/dev/honet`.
+    #[cfg(any(not(hone_kernel), hone_crate = "honeevent"))]
     pub fn tag(self) -> &'static [u8; 4] {
         match self {
             Self::Fork => b"FORK",
@@ -40,6 +46,7 @@ impl ProcessKind {
 }
 
 /// A process event.
+#[cfg(any(not(hone_kernel), hone_crate = "honeevent"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProcessRecord<'a> {
     /// What happened.
@@ -59,6 +66,7 @@ pub struct ProcessRecord<'a> {
 }
 
 /// Event classes, which are counted separately (delivered, dropped).
+#[cfg(any(not(hone_kernel), hone_crate = "hone_notify", hone_crate = "honeevent"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Class {
     /// Fork, exec, exit and kernel-thread events.
@@ -70,12 +78,15 @@ pub enum Class {
 }
 
 /// Number of event classes.
+#[cfg(any(not(hone_kernel), hone_crate = "hone_notify", hone_crate = "honeevent"))]
 pub const CLASSES: usize = 3;
 
 /// One counter per event class, indexed by `Class as usize`.
+#[cfg(any(not(hone_kernel), hone_crate = "honeevent"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Counts(pub [u64; CLASSES]);
 
+#[cfg(any(not(hone_kernel), hone_crate = "honeevent"))]
 impl Counts {
     /// Adds one to the counter of `class`.
     pub fn bump(&mut self, class: Class) {
@@ -103,6 +114,7 @@ pub struct Comm {
 
 impl Comm {
     /// The name in `bytes` (cut at 16 bytes).
+    #[cfg(any(not(hone_kernel), hone_crate = "process_notify", hone_crate = "hone_notify"))]
     pub fn new(bytes: &[u8]) -> Self {
         let mut c = Comm::default();
         let n = bytes.len().min(16);
@@ -118,6 +130,7 @@ impl Comm {
 }
 
 /// Who a socket or packet belongs to.
+#[cfg(any(not(hone_kernel), hone_crate = "hone_notify", hone_crate = "honeevent"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Owner {
     /// Process id (tgid).
@@ -133,6 +146,7 @@ pub struct Owner {
 }
 
 /// A socket was opened or closed.
+#[cfg(any(not(hone_kernel), hone_crate = "hone_notify", hone_crate = "honeevent"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SocketRecord {
     /// Whether it was closed (else opened).
@@ -144,6 +158,7 @@ pub struct SocketRecord {
 }
 
 /// A packet, without its bytes.
+#[cfg(any(not(hone_kernel), hone_crate = "hone_notify", hone_crate = "honeevent"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PacketRecord {
     /// Arriving (LOCAL_IN) rather than leaving (LOCAL_OUT).

@@ -166,6 +166,7 @@ impl<V: Pack<W>, const W: usize, S: Deref<Target = [Slot<W>]>> Table<V, W, S> {
     }
 
     /// Whether the table is empty.
+    #[cfg(not(hone_kernel))]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -204,6 +204,7 @@ pub fn lost(c: &mut Cursor<'_>, ts_ns: u64, gap: &Counts) -> Result<(), Full> {
 
 /// Splits one argument list as [`process`] prints it back into the raw arguments (for tests and
 /// tools that parse `/dev/honet`): undoes the `\xHH` escapes of one field.
+#[cfg(not(hone_kernel))]
 pub fn unescape_field<'o>(field: &[u8], out: &'o mut [u8]) -> Option<&'o [u8]> {
     let mut i = 0;
     let mut n = 0;

@@ -4,8 +4,9 @@
  * header: the C compiler checks each definition and EXPORT_SYMBOL_GPL against it, and bindgen
  * turns it into the declarations the Rust side uses (rust/kglue/chains.rs and stream.rs call
  * them; a Rust definition is checked against them by `declared_in_c!`). The events themselves
- * are Rust values (rust/kglue/event.rs, which every module compiles alike), passed by pointer;
- * the structs below are their C layout, which the Rust types are checked against.
+ * are Rust values (rust/kglue/process_event.rs, socket_notice.rs, packet_notice.rs and
+ * hone_event.rs, which the modules on both ends compile alike), passed by pointer; the structs
+ * below are their C layout, which the Rust types are checked against.
  *
  * A chain's register/unregister pair adds or removes a subscriber (a notifier_block that stays
  * valid and in place until unregistered); subscribers are called in the context of the event,

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! hone_notify's stream, which honeevent's readers consume: process, socket and packet events,
+//! reference counted (`Arc`) and shared: a reader that keeps an event clones the `Arc` (no copy
+//! of the data).
+
+use super::chain::Chain;
+use super::process_event::ProcessEvent;
+#[cfg(hone_crate = "hone_notify")]
+use super::skb::SkBuff;
+use super::skb::SkBuffClone;
+#[cfg(hone_crate = "honeevent")]
+use crate::hone::record::Class;
+use crate::hone::record::{PacketRecord, SocketRecord};
+#[cfg(hone_crate = "honeevent")]
+use kernel::prelude::*;
+use kernel::sync::Arc;
+
+/// Bytes of a packet an event keeps when no subscriber wants whole packets: more than a
+/// snaplen of 96 needs, and the 128 bytes of headers the text format decodes.
+pub(crate) const PACKET_HEAD: u32 = 256;
+
+/// What an event keeps of its packet.
+#[cfg_attr(hone_crate = "hone_notify", allow(dead_code, reason = "read by honeevent"))]
+#[cfg_attr(hone_crate = "honeevent", allow(dead_code, reason = "made by hone_notify"))]
+enum PacketData {
+    /// A clone of the kernel's `sk_buff`, sharing its data (no copy).
+    Clone(SkBuffClone),
+    /// A copy of the packet's first `len` bytes, the kernel's buffer left alone.
+    Head { len: u32, bytes: [u8; PACKET_HEAD as usize] },
+}
+
+/// A packet: a clone of the kernel's `sk_buff` when whole packets are wanted, else a copy of
+/// its first [`PACKET_HEAD`] bytes.
+#[cfg_attr(hone_crate = "hone_notify", allow(dead_code, reason = "read by honeevent"))]
+pub(crate) struct PacketEvent {
+    data: PacketData,
+    /// Monotonic time the packet passed the hook, in ns.
+    pub(crate) ts_ns: u64,
+    /// Direction, connection, process and length.
+    pub(crate) record: PacketRecord,
+}
+
+impl PacketEvent {
+    /// Keeps a clone of `skb` if `whole`, else a copy of its head; `None` if memory is short.
+    #[cfg(hone_crate = "hone_notify")]
+    pub(crate) fn new(skb: &SkBuff, ts_ns: u64, record: PacketRecord, whole: bool) -> Option<Self> {
+        let data = if whole {
+            PacketData::Clone(skb.clone_atomic()?)
+        } else {
+            let len = record.len.min(PACKET_HEAD);
+            let mut bytes = [0u8; PACKET_HEAD as usize];
+            let copied = skb.copy(0, &mut bytes[..len as usize]);
+            PacketData::Head { len: if copied { len } else { 0 }, bytes }
+        };
+        Some(PacketEvent { data, ts_ns, record })
+    }
+
+    /// How many of the packet's bytes (from its network header) the event holds.
+    #[cfg(hone_crate = "honeevent")]
+    pub(crate) fn held(&self) -> u32 {
+        match &self.data {
+            PacketData::Clone(_) => self.record.len,
+            PacketData::Head { len, .. } => *len,
+        }
+    }
+
+    /// Copies `buf.len()` bytes of the packet, starting `off` bytes after its network header;
+    /// false if the event does not hold them.
+    #[cfg(hone_crate = "honeevent")]
+    pub(crate) fn copy(&self, off: u32, buf: &mut [u8]) -> bool {
+        match &self.data {
+            PacketData::Clone(skb) => skb.copy(off, buf),
+            PacketData::Head { len: held, bytes } => {
+                let Ok(len) = u32::try_from(buf.len()) else { return false };
+                match off.checked_add(len).filter(|&end| end <= *held) {
+                    Some(end) => {
+                        buf.copy_from_slice(&bytes[off as usize..end as usize]);
+                        true
+                    }
+                    None => false,
+                }
+            }
+        }
+    }
+
+    /// Copies `len` bytes of the packet, starting `off` bytes after its network header, to user
+    /// memory at `addr`: a clone's data goes from the kernel's buffer straight to the reader.
+    /// `EFAULT` if the user memory is bad or the event does not hold those bytes.
+    #[cfg(hone_crate = "honeevent")]
+    pub(crate) fn copy_to_user(&self, off: u32, addr: usize, len: u32) -> Result {
+        match &self.data {
+            PacketData::Clone(skb) => skb.copy_to_user(off, addr, len),
+            PacketData::Head { len: held, bytes } => {
+                let end = off.checked_add(len).filter(|&end| end <= *held).ok_or(EFAULT)?;
+                super::user::user_slice(addr, len as usize).writer().write_slice(&bytes[off as usize..end as usize])
+            }
+        }
+    }
+}
+
+/// A socket opened or closed.
+#[cfg_attr(hone_crate = "hone_notify", allow(dead_code, reason = "read by honeevent"))]
+pub(crate) struct SocketEvent {
+    /// Monotonic time of the event (for a snapshot, the holding process's start time), in ns.
+    pub(crate) ts_ns: u64,
+    /// Open or close, connection id, owner.
+    pub(crate) record: SocketRecord,
+}
+
+/// An event of hone_notify's stream.
+#[cfg_attr(hone_crate = "hone_notify", allow(dead_code, reason = "read by honeevent"))]
+#[cfg_attr(hone_crate = "honeevent", allow(dead_code, reason = "made by hone_notify"))]
+#[derive(Clone)]
+pub(crate) enum HoneEvent {
+    /// A process event.
+    Process(Arc<ProcessEvent>),
+    /// A socket event.
+    Socket(Arc<SocketEvent>),
+    /// A packet.
+    Packet(Arc<PacketEvent>),
+}
+
+impl HoneEvent {
+    /// The class the event is counted in.
+    #[cfg(hone_crate = "honeevent")]
+    pub(crate) fn class(&self) -> Class {
+        match self {
+            HoneEvent::Process(_) => Class::Process,
+            HoneEvent::Socket(_) => Class::Socket,
+            HoneEvent::Packet(_) => Class::Packet,
+        }
+    }
+}
+
+/// hone_notify's chain: the correlated stream that readers consume.
+pub(crate) struct HoneChain;
+
+impl Chain for HoneChain {
+    type Event<'a> = HoneEvent;
+}
+
+/// hone_notify's counters since it was loaded (`struct hone_stats` of `c/hone_interface.h`);
+/// `received` and `lost` are indexed by `Class as usize`.
+pub(crate) type HoneStats = crate::shim::hone_stats;
+
+// A start time, then a count of each class received and lost.
+const _: () = assert!(core::mem::size_of::<HoneStats>() == 8 * (1 + 2 * crate::hone::record::CLASSES));
