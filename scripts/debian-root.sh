@@ -4,6 +4,8 @@
 # A Debian root with a stock Rust-enabled kernel's packages, made with debootstrap and cached:
 #   scripts/debian-root.sh trixie-backports   Debian 13 + its backports kernel, trixie's toolchain
 #   scripts/debian-root.sh unstable           Debian unstable's kernel and toolchain
+#   scripts/debian-root.sh SUITE clang        the same, with the suite's clang, lld and llvm too:
+#                                             scripts/kernel.sh builds the hardened kernel in it
 # Prints three lines: the root, the kernel release, the package versions it holds (image,
 # source, rustc). The root holds what a user installs to build Hone's modules with dkms: the
 # stock linux-image and linux-headers, linux-source of the same version, and the toolchain of
@@ -13,7 +15,8 @@
 # those package versions, so a new kernel in the archive gives a new root. HONE_DEBIAN_MIRROR
 # overrides the mirror taken from this machine's apt sources.
 set -euo pipefail
-suite=${1:?usage: debian-root.sh trixie-backports|unstable}
+suite=${1:?usage: debian-root.sh trixie-backports|unstable [clang]}
+flavour=${2:-}
 cache=${HONE_CACHE:-$HOME/.cache/hone}
 mirror=${HONE_DEBIAN_MIRROR:-$( { cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null || true; } \
 	| sed -n 's|^URIs: *\(\S*/debian\)/*$|\1|p; s|^deb \(\[[^]]*\] \)\?\(\S*/debian\)/* .*|\2|p' | head -1)}
@@ -31,6 +34,12 @@ esac
 # versions than the one the kernel was built with); the kernel packages from kernel_suite.
 toolchain=(rustc rust-src bindgen libclang-dev "$cc" make flex bison bc libelf-dev libssl-dev openssl dwarves
 	xz-utils cpio kmod python3 dkms)
+case "$flavour" in
+'') prefix=root ;;
+# A whole kernel built with LLVM (KASAN on a Rust kernel needs clang).
+clang) prefix=clangroot; toolchain+=(clang lld llvm) ;;
+*) echo "debian-root: unknown flavour $flavour (clang or none)" >&2; exit 64 ;;
+esac
 # What the in-VM tests run besides (test-stock.sh boots the stock kernel on this root).
 vm_tools=(iproute2 procps udev tshark)
 
@@ -65,7 +74,7 @@ rustver=$(version rustc "$base")
 versions="$image $kver, $srcpkg $srcver, rustc $rustver"
 key=$( { echo "$suite $mirror ${toolchain[*]} ${vm_tools[*]}"; for p in "${toolchain[@]}" "${vm_tools[@]}"; do echo "$p $(version "$p" "$base")"; done
 	echo "$versions"; } | sha256sum | cut -c1-16)
-root=$cache/root-$suite-$key
+root=$cache/$prefix-$suite-$key
 if [ ! -f "$root/.done" ]; then
 	mkdir -p "$cache"
 	exec 9>"$root.lock"
@@ -93,7 +102,7 @@ if [ ! -f "$root/.done" ]; then
 	touch "$root/.done"
 	# Roots of this suite that the archive has moved past go, unless a run still uses one
 	# (test-stock.sh holds a shared lock on the root it works on).
-	for old in "$cache/root-$suite-"*/; do
+	for old in "$cache/$prefix-$suite-"*/; do
 		old=${old%/}
 		[ "$old" = "$root" ] && continue
 		( flock -n -x 8 && rm -rf --one-file-system "$old" "$old.log" ) 8>"$old.lock" && rm -f "$old.lock"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# `make stress`: boots the test kernel (HONE_KERNEL_CONFIG picks the hardened one) and runs
+# `make stress`: boots the test kernel (HONE_KERNEL_SUITE and HONE_KERNEL_CONFIG pick the
+# hardened one, as scripts/test-hardened.sh sets them) and runs
 # tests/vm/stress.py: STRESS_CYCLES (default 1000) load/unload cycles of the module chain under
 # traffic, namespace churn, fork storms and reader churn, then leak and kernel-log checks.
 # STRESS_SEED repeats a run. Ends with `N passed, N failed`; exits non-zero on any failure.

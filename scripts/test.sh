@@ -7,8 +7,7 @@
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$HOME/.cargo/bin:$PATH"
-passed=0
-failed=0
+. "$repo/scripts/vm-suite.sh"
 
 count_cargo() {
 	# Adds up cargo's "test result: ok. N passed; M failed" lines.
@@ -58,8 +57,7 @@ passed=$((passed + $(grep -c '^ok - ' "$log")))
 failed=$((failed + $(grep -c '^not ok - ' "$log")))
 
 # Debian 13's kernel (trixie-backports) runs every in-VM suite (or HONE_VM_SUITES); unstable's,
-# a load-and-capture check. HONE_STOCK_SUITES names the Debian suites (`make test-hardened`
-# sets none: these tests do not depend on the test kernel).
+# a load-and-capture check. HONE_STOCK_SUITES names the Debian suites (default: both).
 echo "== stock Debian kernels: the packages installed by apt, the modules built by dkms"
 for suite in ${HONE_STOCK_SUITES-trixie-backports unstable}; do
 	case "$suite" in
@@ -75,26 +73,6 @@ for suite in ${HONE_STOCK_SUITES-trixie-backports unstable}; do
 	[ "$rc" != 0 ] && [ "$f" = 0 ] && { echo "not ok - test-stock.sh $suite ended with status $rc"; f=1; }
 	failed=$((failed + f))
 done
-
-# vm_suite RESULTS-DIR VM-ARGS...: boots the VM (once more if it did not come up: boot-vm.sh),
-# counts its ok/not ok lines, and counts a run that did not reach its final `vm: N passed,
-# N failed` line as a failure (showing its console).
-vm_suite() {
-	local dir=$1 rc p f; shift
-	touch "$dir/results.txt"
-	"$repo/scripts/boot-vm.sh" "$dir/results.txt" "$dir/console.txt" "$repo/scripts/vm.sh" --rwdir "$dir" "$@"
-	rc=$?
-	p=$(grep -c '^ok - ' "$dir/results.txt")
-	f=$(grep -c '^not ok - ' "$dir/results.txt")
-	cat "$dir/results.txt"
-	if ! grep -q '^vm: .* passed, .* failed' "$dir/results.txt"; then
-		echo "test: the VM run did not finish (exit $rc); its console:"
-		tail -n 60 "$dir/console.txt"
-		f=$((f + 1))
-	fi
-	passed=$((passed + p))
-	failed=$((failed + f))
-}
 
 echo "== VM tests"
 results=$(mktemp -d)

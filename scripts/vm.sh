@@ -22,8 +22,14 @@ done
 
 kdir=$("$repo/scripts/kernel.sh")
 krel=$(cat "$kdir/include/config/kernel.release")
+# A kernel built in a Debian root (HONE_KERNEL_SUITE) gets its modules built there too.
+if [ -f "$kdir/../root" ]; then
+	kmake() { "$repo/scripts/kernel-make.sh" "$kdir" --bind "$repo" ${stage:+--bind "$stage"} make "$@"; }
+else
+	kmake() { make "$@"; }
+fi
 echo "vm: building modules against $kdir" >&2
-make -s -C "$repo" KDIR="$kdir" modules >&2
+kmake -s -C "$repo" KDIR="$kdir" modules >&2
 echo "vm: building tools" >&2
 cargo build --quiet --release --manifest-path "$repo/tools/Cargo.toml" >&2
 
@@ -35,7 +41,7 @@ stage=$(mktemp -d "$cache/stage.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 rmdir "$stage"
 cp -a "$kdir/../modroot" "$stage"
-make -s -C "$repo" KDIR="$kdir" INSTALL_MOD_PATH="$stage" INSTALL_MOD_STRIP=1 modules_install >&2
+kmake -s -C "$repo" KDIR="$kdir" INSTALL_MOD_PATH="$stage" INSTALL_MOD_STRIP=1 modules_install >&2
 
 cmd="export HONE_STAGE=$stage HONE_TOOLS=$repo/tools/target/release HONE_REPO=$repo HONE_KDIR=$kdir; $*"
 echo "vm: booting $krel (TCG)" >&2
