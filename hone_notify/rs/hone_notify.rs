@@ -23,14 +23,10 @@
 //! `hone_notify_snapshot` describes the processes already running, for a reader that starts.
 //! Counts what it received per class and reports the totals when unloaded.
 
-use core::ffi::c_void;
-use core::ptr::null_mut;
-use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
-use kernel::bindings::notifier_block;
-use kernel::ffi::c_int;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::new_mutex;
 use kernel::prelude::*;
-use kernel::sync::{Arc, Mutex};
+use kernel::sync::{Arc, ArcBorrow, Mutex};
 
 // Shared with the other modules, each of which uses a part.
 #[path = "../../rust/hone/src"]
@@ -49,6 +45,7 @@ mod kglue {
     pub(crate) mod hone_event;
     pub(crate) mod irqlock;
     pub(crate) mod module;
+    pub(crate) mod notify_exports;
     pub(crate) mod packet_notice;
     pub(crate) mod process_event;
     pub(crate) mod publish;
@@ -77,14 +74,11 @@ use kglue::packet_notice::{PacketChain, PacketNotice};
 use kglue::process_event::{ProcessChain, ProcessEvent};
 use kglue::socket_notice::{SocketChain, SocketChange, SocketNotice};
 use kglue::irqlock::IrqSpinLock;
+use kglue::notify_exports::{Exported, Link, NotifyExports, Publication, Unlink};
 use kglue::skb::SkBuff;
 use kglue::sock::Sock;
 use kglue::subscription::{Subscriber, Subscription};
 use kglue::task::Task;
-
-/// Callback through which a snapshot hands over one event (lent for the call); `false` stops
-/// the walk.
-type SnapshotFn = unsafe extern "C" fn(data: *mut core::ffi::c_void, event: *const core::ffi::c_void) -> bool;
 
 crate::hone_module! {
     type: HoneNotifyModule,
@@ -94,12 +88,18 @@ crate::hone_module! {
 
 crate::publisher!(HoneChain, hone_notify_chain_call);
 
+/// hone_notify's state, as its exports find it.
+static EXPORTED: Exported<Hub> = Exported::new();
+crate::notify_exports!(EXPORTED);
+
 /// Passes upstream events on to hone_notify's subscribers.
-struct Forwarder;
+struct Forwarder {
+    hub: Arc<Hub>,
+}
 
 impl Subscriber<Arc<ProcessEvent>> for Forwarder {
     fn notify(&self, event: &Arc<ProcessEvent>) {
-        hub().count(Class::Process);
+        self.hub.count(Class::Process);
         HoneChain::publish(&HoneEvent::Process(event.clone()));
     }
 }
@@ -110,18 +110,9 @@ fn key(sk: &Sock) -> u64 {
     sk.as_ptr() as usize as u64
 }
 
-impl Forwarder {
-    fn publish_socket(ts_ns: u64, record: SocketRecord) {
-        match Arc::new(SocketEvent { ts_ns, record }, GFP_ATOMIC) {
-            Ok(event) => HoneChain::publish(&HoneEvent::Socket(event)),
-            Err(_) => hub().lose(Class::Socket),
-        }
-    }
-}
-
 impl Subscriber<SocketNotice<'static>> for Forwarder {
     fn notify(&self, notice: &SocketNotice<'static>) {
-        let hub = hub();
+        let hub = &*self.hub;
         let sk = notice.sock();
         if notice.change == SocketChange::Destroyed {
             hub.sockets.remove(&mut hub.sockets_writer.lock(), key(sk));
@@ -137,14 +128,14 @@ impl Subscriber<SocketNotice<'static>> for Forwarder {
                     return;
                 }
                 hub.track(sk, SocketInfo { conn, owner: Some(owner) });
-                Self::publish_socket(mono_ns(), SocketRecord { closed: false, conn, owner });
+                hub.publish_socket(mono_ns(), SocketRecord { closed: false, conn, owner });
             }
             SocketChange::Closed => {
                 hub.count(Class::Socket);
                 let known = lookup(&hub.sockets, &hub.sockets_writer, key(sk)).map(|i| i.conn);
                 let conn = known.unwrap_or_else(|| sk.ino());
                 if conn != 0 {
-                    Self::publish_socket(mono_ns(), SocketRecord { closed: true, conn, owner });
+                    hub.publish_socket(mono_ns(), SocketRecord { closed: true, conn, owner });
                 }
             }
             _ => hub.set_owner(sk, owner),
@@ -154,7 +145,7 @@ impl Subscriber<SocketNotice<'static>> for Forwarder {
 
 impl Subscriber<PacketNotice<'static>> for Forwarder {
     fn notify(&self, notice: &PacketNotice<'static>) {
-        let hub = hub();
+        let hub = &*self.hub;
         hub.count(Class::Packet);
         let skb = notice.skb();
         let (conn, owner) = match notice.sock() {
@@ -221,11 +212,12 @@ struct Upstream {
 }
 
 impl Upstream {
-    fn subscribe() -> Result<Self> {
+    fn subscribe(hub: ArcBorrow<'_, Hub>) -> Result<Self> {
+        let forwarder = || Forwarder { hub: hub.into() };
         Ok(Upstream {
-            _process: Subscription::new(Forwarder)?,
-            _socket: Subscription::new(Forwarder)?,
-            _packet: Subscription::new(Forwarder)?,
+            _process: Subscription::new(forwarder())?,
+            _socket: Subscription::new(forwarder())?,
+            _packet: Subscription::new(forwarder())?,
         })
     }
 }
@@ -256,7 +248,10 @@ fn echo_key(e: &hone::ip::Echo) -> u64 {
     u64::from(e.v6) << 16 | u64::from(e.id)
 }
 
-/// The module's state, reachable from its exported functions.
+/// The module's state, published for its exported functions and shared with its subscriptions
+/// upstream, which it holds while it has subscribers (a reference cycle, which the last one to
+/// leave ends, or else the module's unloading). The reference the module holds is the last to
+/// go, at unload, in process context.
 #[pin_data]
 struct Hub {
     #[pin]
@@ -288,6 +283,13 @@ impl Hub {
 
     fn lose(&self, class: Class) {
         self.lost[class as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn publish_socket(&self, ts_ns: u64, record: SocketRecord) {
+        match Arc::new(SocketEvent { ts_ns, record }, GFP_ATOMIC) {
+            Ok(event) => HoneChain::publish(&HoneEvent::Socket(event)),
+            Err(_) => self.lose(Class::Socket),
+        }
     }
 
     /// Records `info` for `sk`. A full table leaves the socket untracked: its packets still
@@ -351,170 +353,94 @@ impl Hub {
         self.track(sk, SocketInfo { conn, owner: None });
         (Some(conn), None)
     }
-}
 
-static HUB: AtomicPtr<Hub> = AtomicPtr::new(null_mut());
-
-fn hub() -> &'static Hub {
-    // Nothing calls into this module outside `init`..`drop`: other modules reach it only
-    // through its exports, which keep it loaded, and the upstream subscriptions end first.
-    // SAFETY: so `HUB` points to the pinned hub here.
-    unsafe { &*HUB.load(Ordering::Acquire) }
-}
-
-/// Adds `nb` to hone_notify's chain, subscribing upstream first if it is the first.
-///
-/// # Safety
-///
-/// `nb` must stay valid until `hone_notify_unregister(nb)` returns. Process context.
-#[no_mangle]
-pub unsafe extern "C" fn hone_notify_register(nb: *mut notifier_block) -> c_int {
-    let mut readers = hub().readers.lock();
-    if readers.upstream.is_none() {
-        match Upstream::subscribe() {
-            Ok(up) => readers.upstream = Some(up),
-            Err(e) => return e.to_errno(),
+    /// The snapshot event of a socket `holder` has open (since `start_ns`, when it started), if
+    /// the socket has a connection id; it is tracked from now on. In the walk of its file table:
+    /// must not sleep.
+    fn snapshot_socket(&self, sk: &Sock, holder: Owner, start_ns: u64) -> Option<Arc<SocketEvent>> {
+        let (conn, owner) = self.socket(sk);
+        let conn = conn?;
+        if owner.is_none() {
+            self.track(sk, SocketInfo { conn, owner: Some(holder) });
         }
+        let record = SocketRecord { closed: false, conn, owner: holder };
+        let event = Arc::new(SocketEvent { ts_ns: start_ns, record }, GFP_ATOMIC).ok();
+        if event.is_none() {
+            self.lose(Class::Socket);
+        }
+        event
     }
-    // SAFETY: forwarded from the caller.
-    let ret = unsafe { shim::hone_notify_chain_register(nb) };
-    if ret == 0 {
-        readers.count += 1;
-    } else if readers.count == 0 {
-        readers.upstream = None;
-    }
-    ret
 }
 
-/// Removes `nb`; the last one out also unsubscribes upstream. Waits for running callbacks.
-///
-/// # Safety
-///
-/// `nb` must have been registered with `hone_notify_register`. Process context.
-#[no_mangle]
-pub unsafe extern "C" fn hone_notify_unregister(nb: *mut notifier_block) -> c_int {
-    let mut readers = hub().readers.lock();
-    // SAFETY: forwarded from the caller.
-    let ret = unsafe { shim::hone_notify_chain_unregister(nb) };
-    if ret == 0 {
+impl NotifyExports for Hub {
+    /// Adds a subscriber to hone_notify's chain, subscribing upstream first if it is the first.
+    fn register(hub: ArcBorrow<'_, Hub>, link: Link<'_>) -> Result {
+        let mut readers = hub.readers.lock();
+        if readers.upstream.is_none() {
+            readers.upstream = Some(Upstream::subscribe(hub)?);
+        }
+        let linked = link.link();
+        if linked.is_ok() {
+            readers.count += 1;
+        } else if readers.count == 0 {
+            readers.upstream = None;
+        }
+        linked
+    }
+
+    /// Removes a subscriber; the last one out also unsubscribes upstream.
+    fn unregister(hub: ArcBorrow<'_, Hub>, unlink: Unlink<'_>) -> Result {
+        let mut readers = hub.readers.lock();
+        unlink.unlink()?;
         readers.count -= 1;
         if readers.count == 0 {
             readers.upstream = None;
             // Unsubscribed, destroyed sockets go unseen: forget them all.
-            let hub = hub();
             hub.sockets.clear(&mut hub.sockets_writer.lock());
             hub.echoes.clear(&mut hub.echoes_writer.lock());
         }
+        Ok(())
     }
-    ret
-}
 
-struct SnapshotCtx {
-    sink: SnapshotFn,
-    data: *mut c_void,
-}
-
-impl SnapshotCtx {
-    fn hand(&self, event: &HoneEvent) -> bool {
-        // SAFETY: the caller of `hone_notify_snapshot` guarantees `sink` and `data`.
-        unsafe { (self.sink)(self.data, event as *const HoneEvent as *const c_void) }
-    }
-}
-
-/// The snapshot event of a socket `holder` has open (since `start_ns`, when it started), if the
-/// socket has a connection id; it is tracked from now on. In the walk of its file table: must
-/// not sleep.
-fn snapshot_socket(sk: &Sock, holder: Owner, start_ns: u64) -> Option<Arc<SocketEvent>> {
-    let hub = hub();
-    let (conn, owner) = hub.socket(sk);
-    let conn = conn?;
-    if owner.is_none() {
-        hub.track(sk, SocketInfo { conn, owner: Some(holder) });
-    }
-    let record = SocketRecord { closed: false, conn, owner: holder };
-    let event = Arc::new(SocketEvent { ts_ns: start_ns, record }, GFP_ATOMIC).ok();
-    if event.is_none() {
-        hub.lose(Class::Socket);
-    }
-    event
-}
-
-/// Hands every running process to `hand`, each followed by its open inet sockets, until it
-/// returns false.
-fn snapshot(hand: impl Fn(&HoneEvent) -> bool) -> Result {
-    chains::process_snapshot(|process, task| {
-        if !hand(&HoneEvent::Process(process.clone())) {
-            return false;
-        }
-        let holder = task_owner(task);
-        let mut events = KVec::new();
-        chains::sockets_of(task, |sk| {
-            if let Some(event) = snapshot_socket(sk, holder, process.ts_ns) {
-                if events.push(event, GFP_ATOMIC).is_err() {
-                    hub().lose(Class::Socket);
-                }
+    /// Hands every running process to `hand`, each followed by its open inet sockets, oldest
+    /// first, until it returns false.
+    fn snapshot(hub: ArcBorrow<'_, Hub>, hand: &dyn Fn(&HoneEvent) -> bool) -> Result {
+        chains::process_snapshot(|process, task| {
+            if !hand(&HoneEvent::Process(process.clone())) {
+                return false;
             }
-        });
-        events.into_iter().all(|event| hand(&HoneEvent::Socket(event)))
-    })
-}
+            let holder = task_owner(task);
+            let mut events = KVec::new();
+            chains::sockets_of(task, |sk| {
+                if let Some(event) = hub.snapshot_socket(sk, holder, process.ts_ns) {
+                    if events.push(event, GFP_ATOMIC).is_err() {
+                        hub.lose(Class::Socket);
+                    }
+                }
+            });
+            events.into_iter().all(|event| hand(&HoneEvent::Socket(event)))
+        })
+    }
 
-/// Hands `&HoneEvent` for every running process, each followed by its open inet sockets, to
-/// `sink(data, event)`, oldest first, until it returns false. Process context.
-///
-/// # Safety
-///
-/// `sink` must be callable with `data` for the whole call.
-#[no_mangle]
-pub unsafe extern "C" fn hone_notify_snapshot(sink: Option<SnapshotFn>, data: *mut c_void) -> c_int {
-    let Some(sink) = sink else { return EINVAL.to_errno() };
-    let ctx = SnapshotCtx { sink, data };
-    match snapshot(|event| ctx.hand(event)) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
+    /// Events received and events lost for want of memory, by class, since the module was loaded.
+    fn stats(hub: ArcBorrow<'_, Hub>) -> HoneStats {
+        let load = |c: &[AtomicU64; CLASSES]| c.each_ref().map(|n| n.load(Ordering::Relaxed));
+        HoneStats { start_ns: hub.start_ns, received: load(&hub.received), lost: load(&hub.lost) }
+    }
+
+    /// While any subscriber wants whole packets, packet events keep clones of the kernel's
+    /// buffers; otherwise they keep the first `PACKET_HEAD` bytes.
+    fn whole_packets(hub: ArcBorrow<'_, Hub>, want: bool) {
+        if want {
+            hub.whole_packets.fetch_add(1, Ordering::Relaxed);
+        } else {
+            hub.whole_packets.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }
-
-/// Fills `out` with the counters since the module was loaded: events received and events lost
-/// for want of memory, by class.
-///
-/// # Safety
-///
-/// `out` must be valid for writes.
-#[no_mangle]
-pub unsafe extern "C" fn hone_notify_stats(out: *mut HoneStats) {
-    let hub = hub();
-    let load = |c: &[AtomicU64; CLASSES]| c.each_ref().map(|n| n.load(Ordering::Relaxed));
-    let stats = HoneStats { start_ns: hub.start_ns, received: load(&hub.received), lost: load(&hub.lost) };
-    // SAFETY: guaranteed by the caller.
-    unsafe { out.write(stats) };
-}
-
-/// A subscriber starts (`want`) or stops wanting whole packets. While any subscriber wants
-/// them, packet events keep clones of the kernel's buffers; otherwise they keep the first
-/// `PACKET_HEAD` bytes. Any context.
-///
-/// # Safety
-///
-/// Calls come in pairs: a subscriber stops (`false`) only after it started (`true`).
-#[no_mangle]
-pub unsafe extern "C" fn hone_notify_whole_packets(want: bool) {
-    let whole = &hub().whole_packets;
-    if want {
-        whole.fetch_add(1, Ordering::Relaxed);
-    } else {
-        whole.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-crate::declared_in_c!(hone_notify_register);
-crate::declared_in_c!(hone_notify_unregister);
-crate::declared_in_c!(hone_notify_snapshot);
-crate::declared_in_c!(hone_notify_stats);
-crate::declared_in_c!(hone_notify_whole_packets);
 
 struct HoneNotifyModule {
-    hub: Pin<KBox<Hub>>,
+    hub: Publication<Hub>,
 }
 
 impl kernel::Module for HoneNotifyModule {
@@ -529,7 +455,7 @@ impl kernel::Module for HoneNotifyModule {
             slots.push(Slot::default(), GFP_KERNEL)?;
         }
         let (echoes, echoes_writer) = Table::new(slots).ok_or(EINVAL)?;
-        let hub = KBox::pin_init(
+        let hub = Arc::pin_init(
             pin_init!(Hub {
                 readers <- new_mutex!(Readers { count: 0, upstream: None }),
                 sockets,
@@ -543,14 +469,20 @@ impl kernel::Module for HoneNotifyModule {
             }),
             GFP_KERNEL,
         )?;
-        HUB.store(&*hub as *const Hub as *mut Hub, Ordering::Release);
-        Ok(HoneNotifyModule { hub })
+        Ok(HoneNotifyModule { hub: EXPORTED.publish(hub)? })
     }
 }
 
 impl Drop for HoneNotifyModule {
     fn drop(&mut self) {
-        HUB.store(null_mut(), Ordering::Release);
+        // Subscribers hold this module while registered, so none is left, nor are the upstream
+        // subscriptions (which hold the state: a reference cycle until the last one leaves).
+        let mut readers = self.hub.readers.lock();
+        if readers.count != 0 {
+            pr_warn!("{} subscribers left at unload\n", readers.count);
+        }
+        readers.upstream = None;
+        drop(readers);
         let r = &self.hub.received;
         let l = &self.hub.lost;
         pr_info!(
