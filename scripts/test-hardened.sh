@@ -22,8 +22,8 @@ if ! info=$("$repo/scripts/debian-root.sh" "$HONE_KERNEL_SUITE" clang 2>&1) || !
 	echo "0 passed, 1 failed"
 	exit 1
 fi
-echo "== hardened kernel $(cat "$kdir/include/config/kernel.release"): $(printf '%s\n' "$info" | tail -n 1)," \
-	"$(sed -n 's/^CONFIG_RUSTC_VERSION_TEXT="\(.*\)"/\1/p' "$kdir/.config"), $(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"/\1/p' "$kdir/.config")"
+echo "== hardened kernel $(cat "$kdir/include/config/kernel.release") from the $HONE_KERNEL_SUITE root of" \
+	"$(printf '%s\n' "$info" | tail -n 1); built with $(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"/\1/p' "$kdir/.config")"
 
 echo "== VM tests on the hardened kernel: $suites"
 results=$(mktemp -d)
