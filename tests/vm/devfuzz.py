@@ -29,6 +29,8 @@ import struct
 import sys
 import time
 
+from honetest import options
+
 _MAGIC = 0xE0
 
 
@@ -290,24 +292,18 @@ def is_kernel_address(value):
 HEADER_TIMESTAMP = {6: 12, 5: 12, 0x101: 12, 0x102: 16}
 
 
-def timestamp_fields(data, off, btype, blen):
-    """Offsets of the timestamps (high word, then low word) in one block: the header's and, in an
-    ISB, the values of isb_starttime (2) and isb_endtime (3). Read as one little-endian u64 they
+def timestamps(data, off, btype, blen):
+    """The timestamps (high word, then low word) of one block: the header's and, in an ISB, the
+    values of isb_starttime (2) and isb_endtime (3), as bytes. Read as one little-endian u64 they
     are `low << 32 | high`, which is in a kernel range whenever the low word of a nanosecond time
     is; they are times, not addresses."""
-    found = set()
     if btype not in HEADER_TIMESTAMP:
-        return found
-    found.add(off + HEADER_TIMESTAMP[btype])
+        return set()
+    at = off + HEADER_TIMESTAMP[btype]
+    found = {data[at:at + 8]}
     if btype == 5:
-        at, end = off + 20, off + blen - 4
-        while at + 4 <= end:
-            code, length = struct.unpack_from("<HH", data, at)
-            if code == 0:
-                break
-            if code in (2, 3) and length == 8:
-                found.add(at + 4)
-            at += 4 + ((length + 3) & ~3)
+        isb = dict(options(data[off + 20:off + blen - 4]))
+        found |= {isb[code] for code in (2, 3) if len(isb.get(code, b"")) == 8}
     return found
 
 
@@ -325,9 +321,9 @@ def kernel_pointers(data):
         if btype == 6:
             captured = struct.unpack_from("<I", data, body_start + 12)[0]
             skip = range(body_start + 20, body_start + 20 + ((captured + 3) & ~3))
-        times = timestamp_fields(data, off, btype, blen)
+        times = timestamps(data, off, btype, blen)
         for at in range(body_start, body_end - 7, 4):
-            if at in skip or at + 7 in skip or at in times:
+            if at in skip or at + 7 in skip or data[at:at + 8] in times:
                 continue
             if is_kernel_address(struct.unpack_from("<Q", data, at)[0]):
                 found.append(at)
