@@ -4,7 +4,7 @@
 //!
 //! `/dev/<devname>` streams PCAP-NG (Section Header, Interface Description, Process Event
 //! blocks 0x101, Connection Event Blocks 0x102, Enhanced Packet Blocks with connection id, pid
-//! and direction, Interface
+//! and direction, Darwin Process Info Blocks that name their processes for Wireshark, Interface
 //! Statistics blocks where a reader lost events) and `/dev/<devname>t` the same events as text
 //! lines. Every open is an independent reader with its own ring of
 //! `PAGE_SIZE << pageorder` bytes, fed by hone_notify; a reader first gets a section header and a
@@ -32,6 +32,7 @@ mod hone {
     pub mod ip;
     pub mod params;
     pub mod pcapng;
+    pub mod process_info;
     pub mod record;
     pub mod ring;
     pub mod text;

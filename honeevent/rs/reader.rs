@@ -19,7 +19,8 @@ use kernel::sync::{Arc, Mutex};
 use crate::hone::cursor::{Cursor, Full};
 use crate::hone::ioctl::{self, DeviceStats, FilterList, IdSet};
 use crate::hone::pcapng::{self, SectionInfo, SectionStats};
-use crate::hone::record::{Counts, CLASSES};
+use crate::hone::process_info::{self, ProcessInfoIndex};
+use crate::hone::record::{Counts, ProcessKind, CLASSES};
 use crate::hone::ring::{Entry, Ring};
 use crate::hone::{params, text};
 use crate::kglue::clock::{mono_ns, real_offset_ns};
@@ -38,6 +39,10 @@ use crate::kglue::{files, uts};
 const FORMAT_BUF: usize = 96 * 1024;
 /// Most bytes of a packet captured, whatever the snaplen (a GSO packet can be larger).
 const MAX_CAPTURE: u32 = 65535;
+
+/// How many processes a reader's section remembers having described (Darwin Process Info
+/// Blocks): 28 bytes each. One that is not remembered is described again, never wrongly.
+const PROCESS_INFO_SLOTS: usize = 128;
 
 /// A reader keeping up with a stream of events is woken once per batch, not once per event:
 /// when its ring holds this share of its capacity (1/8), or else this many ms after the first
@@ -251,6 +256,8 @@ struct Stream {
     whole: Option<WholePackets>,
     /// Events this reader delivered, by class.
     delivered: Counts,
+    /// The processes this section has described for its packets (PCAP-NG).
+    processes: ProcessInfoIndex<KVec<process_info::Slot>>,
 }
 
 /// Whether a reader needs whole packets kept (PCAP-NG with a snaplen over `PACKET_HEAD`, or
@@ -386,6 +393,8 @@ impl Reader {
             snaplen: cfg.snaplen,
             whole: wants_whole(format, cfg.snaplen).then(WholePackets::want),
             delivered: Counts::default(),
+            processes: ProcessInfoIndex::new(KVec::from_elem(process_info::Slot::default(), PROCESS_INFO_SLOTS, GFP_KERNEL)?)
+                .ok_or(ENOMEM)?,
         };
         KBox::pin_init(
             pin_init!(Reader {
@@ -521,6 +530,7 @@ impl Reader {
         } else if s.head_pending {
             s.head_pending = false;
             s.in_section = true;
+            s.processes.new_section();
             if s.snapshot_pending {
                 s.snapshot_pending = false;
                 s.snapshot = take_snapshot()?;
@@ -589,7 +599,14 @@ impl Reader {
             (Format::Text, Next::Head) => {
                 text::head(&mut c, open_ns, u64::try_from(real_offset_ns()).unwrap_or(0), &cfg.hostid)
             }
-            (Format::Pcapng, Next::Event(HoneEvent::Process(p))) => pcapng::process_block(&mut c, &p.record(), wall_us(p.ts_ns)),
+            (Format::Pcapng, Next::Event(HoneEvent::Process(p))) => {
+                let rec = p.record();
+                if matches!(rec.kind, ProcessKind::Fork | ProcessKind::Exit) {
+                    // Its pid names another process from here on.
+                    s.processes.forget(rec.pid as u32);
+                }
+                pcapng::process_block(&mut c, &rec, wall_us(p.ts_ns))
+            }
             (Format::Text, Next::Event(HoneEvent::Process(p))) => text::process(&mut c, p.ts_ns, &p.record()),
             (Format::Pcapng, Next::Event(HoneEvent::Socket(e))) => {
                 pcapng::connection_block(&mut c, &e.record, wall_us(e.ts_ns))
@@ -597,17 +614,22 @@ impl Reader {
             (Format::Text, Next::Event(HoneEvent::Socket(e))) => text::socket(&mut c, e.ts_ns, &e.record),
             (Format::Pcapng, Next::Event(HoneEvent::Packet(p))) => {
                 let caplen = pcapng::captured_len(p.record.len.min(MAX_CAPTURE), snaplen).min(p.held());
-                if caplen > PACKET_HEAD {
-                    // Sent from the packet's buffer: the formatting buffer keeps zeros there.
-                    hole = Some(Hole { at: pcapng::EPB_DATA_OFFSET, len: caplen as usize, packet: p.clone() });
-                }
-                pcapng::packet_block(&mut c, &p.record, wall_ns(p.ts_ns), caplen, |d| {
-                    if hole.is_some() || p.copy(0, d) {
-                        Ok(())
-                    } else {
-                        Err(Full)
-                    }
-                })
+                // Past the first PACKET_HEAD bytes, sent from the packet's buffer: the formatting
+                // buffer keeps zeros there.
+                let from_packet = caplen > PACKET_HEAD;
+                s.processes
+                    .packet(&mut c, &p.record, wall_ns(p.ts_ns), caplen, |d| {
+                        if from_packet || p.copy(0, d) {
+                            Ok(())
+                        } else {
+                            Err(Full)
+                        }
+                    })
+                    .map(|at| {
+                        if from_packet {
+                            hole = Some(Hole { at, len: caplen as usize, packet: p.clone() });
+                        }
+                    })
             }
             (Format::Text, Next::Event(HoneEvent::Packet(p))) => {
                 let mut header = [0u8; 128];

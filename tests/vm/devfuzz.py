@@ -55,7 +55,7 @@ ALLOWED = {errno.EINVAL, errno.EFAULT, errno.EBADF, errno.ENOTSOCK, errno.ENOTTY
            errno.ESPIPE, errno.ENODEV, errno.EACCES, errno.EPERM}
 
 PAGE = mmap.PAGESIZE
-PCAPNG_TYPES = {0x0A0D0D0A, 1, 5, 6, 0x101, 0x102}
+PCAPNG_TYPES = {0x0A0D0D0A, 1, 5, 6, 0x101, 0x102, 0x80000001}
 TEXT_TAGS = {b"HEAD", b"TAIL", b"FORK", b"EXEC", b"EXIT", b"KTHD", b"SOCK", b"PAKT", b"LOST"}
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -347,6 +347,8 @@ def padding_problem(btype, body):
         return _options_padding(body, start)
     if btype == 5:  # ISB: interface, ts hi, ts lo
         return _options_padding(body, 12)
+    if btype == 0x80000001:  # Darwin Process Info Block: pid
+        return _options_padding(body, 4)
     return None  # 0x101/0x102: fixed-layout blocks of the original format, checked by hone-dump
 
 

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """A known network program for Hone's in-VM tests, run in a network namespace.
 
-peer.py ROLE FAMILY ADDR PORT [OPTION]: prints one JSON line with its pid, the local
+peer.py ROLE FAMILY ADDR PORT [OPTION]: prints one JSON line with its pid, its command name, the local
 address and port it used and, for a forking server, the child's pid. A server prints
 `ready` first, once it listens.
 """
@@ -17,7 +17,8 @@ import time
 role, family, addr, port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 option = sys.argv[5] if len(sys.argv) > 5 else ""
 fam = socket.AF_INET6 if family == "6" else socket.AF_INET
-out = {"pid": os.getpid()}
+with open("/proc/self/comm") as f:
+    out = {"pid": os.getpid(), "comm": f.read().strip()}
 
 
 def ready():

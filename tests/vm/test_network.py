@@ -11,12 +11,13 @@ only the processes that could own them (or none).
 
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
 import time
 
-from honetest import DeviceReader, dump, options, param, parse_text, pcapng_blocks
+from honetest import DeviceReader, dump, options, param, parse_text, pcapng_blocks, unescape
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 R = M = TOOLS = None
@@ -119,6 +120,80 @@ def packets(blocks):
             "payload": payload, "local": (dst, dport) if inbound else (src, sport),
         })
     return out
+
+
+def described_processes(blocks):
+    """For each EPB in order, (its pid from option 258 or None, its comment's comm, the (pid, name)
+    of the Darwin Process Info Block its option 0x8001 points at or None); raises when the index
+    points at no block written before it in its section."""
+    out, section = [], []
+    for btype, body in blocks:
+        if btype == 0x0A0D0D0A:
+            section = []
+        elif btype == 0x80000001:
+            opts = dict(options(body[4:]))
+            section.append((struct.unpack_from("<I", body)[0], opts.get(2, b"")))
+        elif btype == 6:
+            caplen = struct.unpack_from("<I", body, 12)[0]
+            opts = dict(options(body[20 + caplen + (-caplen % 4):]))
+            pid = struct.unpack("<I", opts[258])[0] if 258 in opts else None
+            comm = next((f[5:] for f in opts.get(1, b"").split(b" ") if f.startswith(b"comm=")), b"")
+            index = struct.unpack("<I", opts[0x8001])[0] if 0x8001 in opts else None
+            if index is not None and index >= len(section):
+                raise ValueError(f"EPB refers to process info block {index} of {len(section)}")
+            out.append((pid, unescape(comm), None if index is None else section[index]))
+    return out
+
+
+def tshark_version():
+    first = subprocess.run(["tshark", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    return tuple(int(x) for x in re.findall(r"\d+", first)[:2])
+
+
+def check_process_info(blocks, data, windows):
+    """The process of every attributed packet, as a Darwin Process Info Block that stock tshark
+    4.6 shows as frame.darwin.process_info.*; older tshark reads the capture as before."""
+    described = described_processes(blocks)
+    attributed = [d for d in described if d[0] is not None]
+    wrong = [d for d in described if (d[2] is None) != (d[0] is None) or d[2] and (d[2][0] != d[0]
+                                                                                   or unescape(d[2][1]) != d[1])]
+    R.check("every attributed packet refers to a process info block of its section with its pid and name",
+            attributed and not wrong, f"{len(wrong)} of {len(described)}: {wrong[:5]}")
+    # Ground truth for the name: each peer reports its own /proc/self/comm.
+    names = {}
+    for _, info, _, _ in windows:
+        for role in info.values():
+            if isinstance(role, dict) and "comm" in role:
+                names[role["pid"]] = role["comm"].encode()
+    peers = [d for d in attributed if d[0] in names]
+    bad = [d for d in peers if d[2][1] != names[d[0]]]
+    R.check("the block names each peer as its /proc/<pid>/comm does", peers and not bad, str(bad[:5]))
+    path = "/tmp/hone-process-info.pcapng"
+    with open(path, "wb") as f:
+        f.write(data)
+    version = tshark_version()
+    if version < (4, 6):
+        p = subprocess.run(["tshark", "-r", path], capture_output=True, text=True)
+        err = [l for l in p.stderr.splitlines() if "could be dangerous" not in l]
+        R.check(f"tshark {version[0]}.{version[1]} (no Darwin process fields) reads the capture without complaint",
+                p.returncode == 0 and not err and p.stdout.count("\n") == len(described), "\n".join(err))
+        return
+    p = subprocess.run(["tshark", "-r", path, "-T", "fields", "-E", "separator=/t", "-e", "frame.comment",
+                        "-e", "frame.darwin.process_info.pid", "-e", "frame.darwin.process_info.pname"],
+                       capture_output=True, text=True)
+    rows = [l.split("\t") for l in p.stdout.splitlines()]
+    shown = [(int(pid) if pid else None, name.replace("\\\\", "\\").encode()) for _, pid, name in rows]
+    want = [(d[0], d[2][1] if d[2] else b"") for d in described]
+    mismatched = [(i, a, b) for i, (a, b) in enumerate(zip(shown, want)) if a != b]
+    R.check(f"tshark {version[0]}.{version[1]} shows frame.darwin.process_info.pid and .pname of every attributed packet",
+            p.returncode == 0 and len(shown) == len(want) and not mismatched,
+            f"{len(shown)} rows vs {len(want)} packets; {mismatched[:5]}; {p.stderr[-300:]}")
+    pid = next(iter(names))
+    p = subprocess.run(["tshark", "-r", path, "-Y", f"frame.darwin.process_info.pid == {pid}"],
+                       capture_output=True, text=True)
+    R.check("tshark filters packets by process id with no plugin",
+            p.returncode == 0 and p.stdout.count("\n") == sum(d[0] == pid for d in described),
+            f"{p.stdout.count(chr(10))} vs {sum(d[0] == pid for d in described)}")
 
 
 def connection_events(blocks):
@@ -351,6 +426,8 @@ def test_correlation():
     R.check("no packet is reported twice by the same hook", dups == 0 and len(seen) > 0, f"{dups} duplicates")
     leaked = [p for p in pkts if p["conn"] and p["conn"] > 0xFFFFFFF]
     R.check("connection ids are socket inode numbers, not kernel addresses", not leaked, str(leaked[:3]))
+
+    check_process_info(blocks, pdata, windows)
 
     # Both devices tell the same story.
     tp = [r["line"].split(b" ", 1)[1] for r in recs if r["tag"] == "PAKT"]

@@ -18,6 +18,7 @@ pub mod ioctl;
 pub mod ip;
 pub mod params;
 pub mod pcapng;
+pub mod process_info;
 pub mod record;
 pub mod ring;
 pub mod socktab;

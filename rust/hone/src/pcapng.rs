@@ -7,13 +7,15 @@
 //! in microseconds since the Unix epoch. The interface declares nanosecond resolution
 //! (`if_tsresol` 9), so packet and statistics timestamps are in nanoseconds, and each packet
 //! also carries its process for stock tools: an `opt_comment` such as
-//! `pid=1234 comm=curl conn=000004a1` and `epb_processid_threadid`.
+//! `pid=1234 comm=curl conn=000004a1`, `epb_processid_threadid`, and the index of a Darwin
+//! Process Info Block (Apple's extension, block type 0x80000001, EPB option 0x8001) that
+//! Wireshark 4.6 shows as `frame.darwin.process_info.pid` and `.pname`.
 
 use super::cursor::{Cursor, Full};
 use super::params::HostId;
 #[cfg(not(hone_kernel))]
 use super::record::Owner;
-use super::record::{Counts, PacketRecord, ProcessKind, ProcessRecord, SocketRecord};
+use super::record::{Comm, Counts, PacketRecord, ProcessKind, ProcessRecord, SocketRecord};
 use super::text;
 
 /// Section Header Block.
@@ -28,6 +30,11 @@ pub const EPB: u32 = 6;
 pub const PROCESS_BLOCK: u32 = 0x101;
 /// Hone's Connection Event Block.
 pub const CONNECTION_BLOCK: u32 = 0x102;
+/// Apple's Darwin Process Info Block: a pid and, as option 2, the process's name.
+pub const PROCESS_INFO_BLOCK: u32 = 0x8000_0001;
+/// Enhanced Packet Block option of Apple's: the index, within its section, of the Darwin
+/// Process Info Block of the packet's process.
+pub const EPB_PROCESS_INFO: u16 = 0x8001;
 /// SHB byte-order magic.
 pub const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
 /// LINKTYPE_RAW: packet data starts at the IPv4 or IPv6 header.
@@ -208,6 +215,23 @@ pub fn connection_block(c: &mut Cursor<'_>, rec: &SocketRecord, ts_us: u64) -> R
     })
 }
 
+/// Darwin Process Info Block of process `pid` (body: the pid, then option 2 `proc_name`, the
+/// name as printable ASCII ([`text::escape_name`]), when there is one).
+pub fn process_info_block(c: &mut Cursor<'_>, pid: u32, comm: &Comm) -> Result<(), Full> {
+    block(c, PROCESS_INFO_BLOCK, |c| {
+        c.u32(pid)?;
+        if comm.as_bytes().is_empty() {
+            return Ok(());
+        }
+        let mut name = [0u8; 64];
+        let mut nc = Cursor::new(&mut name);
+        text::escape_name(&mut nc, comm.as_bytes())?;
+        let len = nc.len();
+        option(c, 2, &name[..len])?;
+        end_of_options(c)
+    })
+}
+
 /// Captured length of a packet of `len` bytes for a reader's `snaplen` (0 = whole packet).
 pub fn captured_len(len: u32, snaplen: u32) -> u32 {
     if snaplen == 0 {
@@ -244,12 +268,14 @@ pub const EPB_DATA_OFFSET: usize = 28;
 
 /// Enhanced Packet Block on interface 0 (timestamp in ns) with options 1 (the comment of
 /// [`packet_comment`], when there is one), 257 (connection id), 258 (pid), 8
-/// (`epb_processid_threadid`: pid, then the sending thread or 0), each when known, and 2
-/// (`epb_flags`: 1 inbound, 2 outbound). `fill` writes the `caplen` captured bytes into the
-/// slice it is given.
+/// (`epb_processid_threadid`: pid, then the sending thread or 0), each when known, 0x8001
+/// (the index of the section's Darwin Process Info Block for the process, `process_info`), when
+/// given, and 2 (`epb_flags`: 1 inbound, 2 outbound). `fill` writes the `caplen` captured bytes
+/// into the slice it is given.
 pub fn packet_block(
     c: &mut Cursor<'_>,
     rec: &PacketRecord,
+    process_info: Option<u32>,
     ts_ns: u64,
     caplen: u32,
     fill: impl FnOnce(&mut [u8]) -> Result<(), Full>,
@@ -275,6 +301,9 @@ pub fn packet_block(
         if let Some(pid) = rec.pid {
             option_u32(c, 258, pid)?;
             option_parts(c, 8, &[&pid.to_ne_bytes(), &rec.thread.unwrap_or(0).to_ne_bytes()])?;
+        }
+        if let Some(index) = process_info {
+            option_u32(c, EPB_PROCESS_INFO, index)?;
         }
         option_u32(c, 2, if rec.inbound { 1 } else { 2 })?;
         end_of_options(c)
@@ -502,6 +531,33 @@ pub fn decode_packet(body: &[u8], endian: Endian) -> Result<(PacketRecord, u64, 
     Ok((rec, hi << 32 | lo, data))
 }
 
+/// Decodes the body of a Darwin Process Info Block: the pid and the name (option 2, as written,
+/// empty when absent).
+#[cfg(not(hone_kernel))]
+pub fn decode_process_info(body: &[u8], endian: Endian) -> Result<(u32, &[u8]), DecodeError> {
+    let pid = endian.u32(body)?;
+    let mut name: &[u8] = &[];
+    for opt in Options::new(&body[4..], endian) {
+        if let (2, value) = opt? {
+            name = value;
+        }
+    }
+    Ok((pid, name))
+}
+
+/// The Darwin Process Info Block index (option 0x8001) of the Enhanced Packet Block `body`.
+#[cfg(not(hone_kernel))]
+pub fn packet_process_info(body: &[u8], endian: Endian) -> Result<Option<u32>, DecodeError> {
+    let caplen = endian.u32(body.get(12..).ok_or(DecodeError::Truncated)?)? as usize;
+    let opts = body.get(20usize.saturating_add(caplen).saturating_add(pad4(caplen))..).ok_or(DecodeError::Truncated)?;
+    for opt in Options::new(opts, endian) {
+        if let (EPB_PROCESS_INFO, value) = opt? {
+            return Ok(Some(endian.u32(value)?));
+        }
+    }
+    Ok(None)
+}
+
 /// Decodes the body of a Process Event Block into the record and its timestamp (µs).
 #[cfg(not(hone_kernel))]
 pub fn decode_process(body: &[u8], endian: Endian) -> Result<(ProcessRecord<'_>, u64), DecodeError> {
@@ -667,7 +723,7 @@ mod tests {
             comm: crate::record::Comm::new(b"curl"),
             len: 60,
         };
-        let b = encode(|c| packet_block(c, &rec, 0, 60, |d| { d.fill(0xab); Ok(()) }));
+        let b = encode(|c| packet_block(c, &rec, None, 0, 60, |d| { d.fill(0xab); Ok(()) }));
         let (blk, _) = split_block(&b, Endian::NATIVE).unwrap();
         let opts: std::vec::Vec<_> = Options::new(&blk.body[80..], Endian::NATIVE).map(Result::unwrap).collect();
         assert_eq!(opts[0], (1, &b"pid=1234 comm=curl conn=000004a1"[..]));
@@ -676,8 +732,28 @@ mod tests {
         assert!(opts.contains(&(8, &tid[..])));
         // Without socket or process: no comment, no ids, only the direction.
         let bare = PacketRecord { conn: None, pid: None, thread: None, comm: Default::default(), ..rec };
-        let b = encode(|c| packet_block(c, &bare, 0, 60, |d| { d.fill(0); Ok(()) }));
+        let b = encode(|c| packet_block(c, &bare, None, 0, 60, |d| { d.fill(0); Ok(()) }));
         assert_eq!(b.len(), 28 + 60 + 8 + 4 + 4);
+    }
+
+    #[test]
+    fn process_info_block_is_apples_layout() {
+        let b = encode(|c| process_info_block(c, 4242, &crate::record::Comm::new(b"curl")));
+        let mut want = std::vec::Vec::new();
+        for v in [PROCESS_INFO_BLOCK, 28, 4242] {
+            want.extend_from_slice(&v.to_ne_bytes());
+        }
+        want.extend_from_slice(&2u16.to_ne_bytes());
+        want.extend_from_slice(&4u16.to_ne_bytes());
+        want.extend_from_slice(b"curl");
+        want.extend_from_slice(&[0, 0, 0, 0]);
+        want.extend_from_slice(&28u32.to_ne_bytes());
+        assert_eq!(b, want);
+        // No name: the pid alone.
+        let b = encode(|c| process_info_block(c, 7, &crate::record::Comm::default()));
+        assert_eq!(b.len(), 16);
+        let (blk, _) = split_block(&b, Endian::NATIVE).unwrap();
+        assert_eq!(decode_process_info(blk.body, Endian::NATIVE), Ok((7, &b""[..])));
     }
 
     proptest! {
@@ -692,7 +768,7 @@ mod tests {
             let comm = crate::record::Comm::new(&comm);
             let rec = PacketRecord { inbound, conn, pid, thread, comm, len: data.len() as u32 };
             let caplen = captured_len(rec.len, snaplen);
-            let b = encode(|c| packet_block(c, &rec, ts, caplen, |d| { d.copy_from_slice(&data[..caplen as usize]); Ok(()) }));
+            let b = encode(|c| packet_block(c, &rec, None, ts, caplen, |d| { d.copy_from_slice(&data[..caplen as usize]); Ok(()) }));
             let (blk, n) = split_block(&b, Endian::NATIVE).unwrap();
             prop_assert_eq!((blk.kind, n), (EPB, b.len()));
             let (back, ts_back, bytes) = decode_packet(blk.body, Endian::NATIVE).unwrap();

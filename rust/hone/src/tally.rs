@@ -140,14 +140,14 @@ mod tests {
         let mut c = Cursor::new(buf);
         let rec = PacketRecord { inbound: true, conn: None, pid: None, thread: None, comm: Default::default(), len: 3000 };
         for caplen in [20, 3000, 1] {
-            pcapng::packet_block(&mut c, &rec, 1, caplen, |d| {
+            pcapng::packet_block(&mut c, &rec, None, 1, caplen, |d| {
                 d.fill(0x45);
                 Ok(())
             })
             .unwrap();
         }
         pcapng::loss_statistics(&mut c, 2, &Counts([5, 6, 7])).unwrap();
-        pcapng::packet_block(&mut c, &rec, 3, 64, |d| {
+        pcapng::packet_block(&mut c, &rec, None, 3, 64, |d| {
             d.fill(0);
             Ok(())
         })

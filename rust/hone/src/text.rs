@@ -90,8 +90,19 @@ pub fn tail(c: &mut Cursor<'_>, open_ns: u64) -> Result<(), Full> {
 
 /// Writes `bytes` as printable ASCII: anything else, the space, `"` and `\` as `\xHH`.
 pub fn escape_ascii(c: &mut Cursor<'_>, bytes: &[u8]) -> Result<(), Full> {
+    escape(c, bytes, |b| b <= b' ' || b == b'"')
+}
+
+/// Writes a name as printable ASCII, spaces and quotes included: control characters, bytes
+/// past ASCII and `\` as `\xHH`.
+pub fn escape_name(c: &mut Cursor<'_>, bytes: &[u8]) -> Result<(), Full> {
+    escape(c, bytes, |b| b < b' ')
+}
+
+/// Writes `bytes`, with `\`, bytes from 0x7f and those `also` picks as `\xHH`.
+fn escape(c: &mut Cursor<'_>, bytes: &[u8], also: impl Fn(u8) -> bool) -> Result<(), Full> {
     for &b in bytes {
-        if b <= b' ' || b >= 0x7f || b == b'\\' || b == b'"' {
+        if b >= 0x7f || b == b'\\' || also(b) {
             c.put(b"\\x")?;
             c.hex(u64::from(b), 2)?;
         } else {
@@ -322,7 +333,20 @@ mod tests {
         );
     }
 
+    #[test]
+    fn names_keep_spaces_and_quotes() {
+        assert_eq!(render(|c| escape_name(c, b"my \"app\"\\\n\x7f\xc3")), "my \"app\"\\x5c\\x0a\\x7f\\xc3");
+    }
+
     proptest! {
+        #[test]
+        fn names_survive_escaping(name in proptest::collection::vec(any::<u8>(), 0..16)) {
+            let escaped = render(|c| escape_name(c, &name));
+            prop_assert!(escaped.bytes().all(|b| (b' '..0x7f).contains(&b)));
+            let mut out = [0u8; 16];
+            prop_assert_eq!(unescape_field(escaped.as_bytes(), &mut out), Some(&name[..]));
+        }
+
         #[test]
         fn arguments_survive_escaping(args in proptest::collection::vec(proptest::collection::vec(1u8..=255, 1..20), 1..6)) {
             let mut argv = Vec::new();

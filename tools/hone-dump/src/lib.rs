@@ -423,7 +423,10 @@ mod tests {
             comm: Default::default(),
             len: 28,
         };
-        pcapng::packet_block(&mut c, &rec, 1_700_000_000_300_000_123, 24, |d| {
+        // The process's Darwin Process Info Block, which hone-dump passes over.
+        pcapng::process_info_block(&mut c, 42, &Comm::new(b"a b")).unwrap();
+        ends.push(c.len());
+        pcapng::packet_block(&mut c, &rec, Some(0), 1_700_000_000_300_000_123, 24, |d| {
             d.copy_from_slice(&udp[..24]);
             Ok(())
         })
