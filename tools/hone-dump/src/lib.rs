@@ -21,7 +21,10 @@ use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeade
 use pcap_file::pcapng::{Block, PcapNgParser};
 use pcap_file::Endianness;
 use std::collections::HashMap;
-use std::io::Write;
+use serde::Serialize;
+use serde_json::value::RawValue;
+use std::fmt;
+use std::io::{self, Write};
 
 /// Drop counters of an Interface Statistics Block: process (259), socket (263) and packet
 /// (`isb_osdrop`) events the reader has lost so far.
@@ -236,92 +239,137 @@ fn text_line(rec: &Record<'_>, line: &mut [u8]) -> Result<usize, String> {
     Ok(c.len())
 }
 
-/// A JSON string of bytes (invalid UTF-8 replaced).
-fn json_str(bytes: &[u8]) -> String {
-    let mut s = String::from("\"");
-    for ch in String::from_utf8_lossy(bytes).chars() {
-        match ch {
-            '"' => s.push_str("\\\""),
-            '\\' => s.push_str("\\\\"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => s.push_str(&format!("\\u{:04x}", c as u32)),
-            c => s.push(c),
-        }
-    }
-    s.push('"');
-    s
+/// Bytes as a JSON string (invalid UTF-8 replaced).
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn json_ts(ns: u64) -> String {
-    format!("{}.{:09}", ns / 1_000_000_000, ns % 1_000_000_000)
+/// A time in ns since 1970 as a JSON number of seconds with all nine decimals.
+fn json_ts(ns: u64) -> Box<RawValue> {
+    RawValue::from_string(format!("{}.{:09}", ns / 1_000_000_000, ns % 1_000_000_000)).expect("a decimal number is JSON")
+}
+
+#[derive(Serialize)]
+struct HeadJson {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    hostid: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ProcessJson {
+    ts: Box<RawValue>,
+    #[serde(rename = "type")]
+    kind: String,
+    pid: i32,
+    ppid: i32,
+    uid: u32,
+    gid: u32,
+    path: Option<String>,
+    argv: Option<Vec<String>>,
+}
+
+#[derive(Serialize)]
+struct SocketJson {
+    ts: Box<RawValue>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    event: &'static str,
+    pid: i32,
+    conn: String,
+}
+
+#[derive(Serialize)]
+struct PacketJson {
+    ts: Box<RawValue>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    dir: &'static str,
+    conn: Option<String>,
+    pid: Option<u32>,
+    comm: Option<String>,
+    len: u32,
+    caplen: usize,
+    summary: String,
+}
+
+#[derive(Serialize)]
+struct LostJson {
+    ts: Box<RawValue>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    process: u64,
+    socket: u64,
+    packet: u64,
 }
 
 fn json_line(rec: &Record<'_>) -> Result<String, String> {
-    Ok(match rec {
+    let line = match rec {
         Record::Head(hostid) => {
-            let id = match hostid {
+            let hostid = match hostid {
                 HostId::Guid(_) => {
                     let mut line = [0u8; 128];
                     let n = text_line(rec, &mut line)?;
                     let s = String::from_utf8_lossy(&line[..n]);
-                    json_str(s.trim_end().rsplit(' ').next().unwrap_or("").as_bytes())
+                    Some(s.trim_end().rsplit(' ').next().unwrap_or("").to_string())
                 }
-                _ => "null".into(),
+                _ => None,
             };
-            format!("{{\"type\":\"HEAD\",\"hostid\":{id}}}")
+            serde_json::to_string(&HeadJson { kind: "HEAD", hostid })
         }
         Record::Process(p, ts) => {
-            let path = p.path.map(json_str).unwrap_or_else(|| "null".into());
-            let argv = match p.argv {
-                Some(a) => {
-                    let a = a.strip_suffix(&[0]).unwrap_or(a);
-                    let args: Vec<String> = if a.is_empty() { vec![] } else { a.split(|&b| b == 0).map(json_str).collect() };
-                    format!("[{}]", args.join(","))
+            let argv = p.argv.map(|a| {
+                let a = a.strip_suffix(&[0]).unwrap_or(a);
+                if a.is_empty() {
+                    vec![]
+                } else {
+                    a.split(|&b| b == 0).map(lossy).collect()
                 }
-                None => "null".into(),
-            };
-            format!(
-                "{{\"ts\":{},\"type\":\"{}\",\"pid\":{},\"ppid\":{},\"uid\":{},\"gid\":{},\"path\":{path},\"argv\":{argv}}}",
-                json_ts(*ts),
-                String::from_utf8_lossy(p.kind.tag()),
-                p.pid,
-                p.ppid,
-                p.euid,
-                p.egid
-            )
+            });
+            serde_json::to_string(&ProcessJson {
+                ts: json_ts(*ts),
+                kind: lossy(p.kind.tag()),
+                pid: p.pid,
+                ppid: p.ppid,
+                uid: p.euid,
+                gid: p.egid,
+                path: p.path.map(lossy),
+                argv,
+            })
         }
-        Record::Socket(s, ts) => format!(
-            "{{\"ts\":{},\"type\":\"SOCK\",\"event\":\"{}\",\"pid\":{},\"conn\":\"{:08x}\"}}",
-            json_ts(*ts),
-            if s.closed { "close" } else { "open" },
-            s.owner.pid,
-            s.conn
-        ),
+        Record::Socket(s, ts) => serde_json::to_string(&SocketJson {
+            ts: json_ts(*ts),
+            kind: "SOCK",
+            event: if s.closed { "close" } else { "open" },
+            pid: s.owner.pid,
+            conn: format!("{:08x}", s.conn),
+        }),
         Record::Packet(p, ts, data) => {
             let mut buf = [0u8; 256];
             let mut c = Cursor::new(&mut buf);
             text::summary(&mut c, data).map_err(|_| "record too large".to_string())?;
             let n = c.len();
-            let opt = |v: Option<String>| v.unwrap_or_else(|| "null".into());
-            format!(
-                "{{\"ts\":{},\"type\":\"PAKT\",\"dir\":\"{}\",\"conn\":{},\"pid\":{},\"comm\":{},\"len\":{},\"caplen\":{},\"summary\":{}}}",
-                json_ts(*ts),
-                if p.inbound { "in" } else { "out" },
-                opt(p.conn.map(|c| format!("\"{c:08x}\""))),
-                opt(p.pid.map(|p| p.to_string())),
-                opt(Some(p.comm.as_bytes()).filter(|c| !c.is_empty()).map(json_str)),
-                p.len,
-                data.len(),
-                json_str(&buf[..n])
-            )
+            serde_json::to_string(&PacketJson {
+                ts: json_ts(*ts),
+                kind: "PAKT",
+                dir: if p.inbound { "in" } else { "out" },
+                conn: p.conn.map(|c| format!("{c:08x}")),
+                pid: p.pid,
+                comm: Some(p.comm.as_bytes()).filter(|c| !c.is_empty()).map(lossy),
+                len: p.len,
+                caplen: data.len(),
+                summary: lossy(&buf[..n]),
+            })
         }
-        Record::Lost(gap, ts) => format!(
-            "{{\"ts\":{},\"type\":\"LOST\",\"process\":{},\"socket\":{},\"packet\":{}}}",
-            json_ts(*ts),
-            gap.0[0],
-            gap.0[1],
-            gap.0[2]
-        ),
-    })
+        Record::Lost(gap, ts) => serde_json::to_string(&LostJson {
+            ts: json_ts(*ts),
+            kind: "LOST",
+            process: gap.0[0],
+            socket: gap.0[1],
+            packet: gap.0[2],
+        }),
+    };
+    line.map_err(|e| e.to_string())
 }
 
 /// How to print.
@@ -337,34 +385,54 @@ impl Printer {
         Printer { json, filter, line: vec![0u8; 1 << 20] }
     }
 
-    fn print(&mut self, rec: &Record<'_>, out: &mut impl Write) -> Result<(), String> {
+    fn print(&mut self, rec: &Record<'_>, out: &mut impl Write) -> Result<(), DumpError> {
         self.filter.learn(rec);
         if !self.filter.keeps(rec) {
             return Ok(());
         }
         if self.json {
-            let mut l = json_line(rec)?;
+            let mut l = json_line(rec).map_err(DumpError::Record)?;
             l.push('\n');
-            out.write_all(l.as_bytes()).map_err(|e| e.to_string())
+            out.write_all(l.as_bytes()).map_err(DumpError::Output)
         } else {
-            let n = text_line(rec, &mut self.line)?;
-            out.write_all(&self.line[..n]).map_err(|e| e.to_string())
+            let n = text_line(rec, &mut self.line).map_err(DumpError::Record)?;
+            out.write_all(&self.line[..n]).map_err(DumpError::Output)
+        }
+    }
+}
+
+/// Why a dump stopped.
+#[derive(Debug)]
+pub enum DumpError {
+    /// The capture is damaged: where, and how.
+    Damaged(String),
+    /// A record could not be printed.
+    Record(String),
+    /// Writing the output failed (a closed pipe, for one).
+    Output(io::Error),
+}
+
+impl fmt::Display for DumpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DumpError::Damaged(e) | DumpError::Record(e) => f.write_str(e),
+            DumpError::Output(e) => write!(f, "cannot write the output: {e}"),
         }
     }
 }
 
 /// Prints the records of the capture `data` to `out`; a damaged block is an error naming its
 /// offset (the records before it are printed).
-pub fn dump(data: &[u8], printer: &mut Printer, out: &mut impl Write) -> Result<(), String> {
-    let (mut rest, mut parser) =
-        PcapNgParser::new(data).map_err(|e| format!("offset 0: not a Hone PCAP-NG stream: {e}"))?;
+pub fn dump(data: &[u8], printer: &mut Printer, out: &mut impl Write) -> Result<(), DumpError> {
+    let (mut rest, mut parser) = PcapNgParser::new(data)
+        .map_err(|e| DumpError::Damaged(format!("offset 0: not a Hone PCAP-NG stream: {e}")))?;
     let mut d = Decoder { endian: Endian::NATIVE, dropped: Counts::default() };
     let head = d.head(parser.section());
     printer.print(&head, out)?;
     while !rest.is_empty() {
         let offset = data.len() - rest.len();
-        let (next, block) = parser.next_block(rest).map_err(|e| format!("offset {offset}: {e}"))?;
-        if let Some(rec) = d.record(&block).map_err(|e| format!("offset {offset}: {e}"))? {
+        let (next, block) = parser.next_block(rest).map_err(|e| DumpError::Damaged(format!("offset {offset}: {e}")))?;
+        if let Some(rec) = d.record(&block).map_err(|e| DumpError::Damaged(format!("offset {offset}: {e}")))? {
             printer.print(&rec, out)?;
         }
         rest = next;
@@ -468,7 +536,23 @@ mod tests {
         );
         assert!(lines[3].contains("\"summary\":\"UDPv4 127.0.0.1:12345 -> 127.0.0.1:53\""), "{}", lines[3]);
         assert_eq!(lines[4], "{\"ts\":1700000001.000000000,\"type\":\"LOST\",\"process\":5,\"socket\":0,\"packet\":2}");
-        assert_eq!(json_str(b"q\"\\\n\xff"), "\"q\\\"\\\\\\u000a\u{fffd}\"");
+        for l in &lines {
+            serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{l}: {e}"));
+        }
+        let odd = ProcessRecord {
+            kind: ProcessKind::Exec,
+            pid: 1,
+            ppid: 0,
+            euid: 0,
+            egid: 0,
+            path: Some(b"q\"\\\n\xff"),
+            argv: Some(b"\0"),
+        };
+        let line = json_line(&Record::Process(odd, 5)).unwrap();
+        assert!(line.starts_with("{\"ts\":0.000000005,"), "every digit of the time: {line}");
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["path"], "q\"\\\n\u{fffd}");
+        assert_eq!(v["argv"], serde_json::json!([]));
     }
 
     #[test]
@@ -497,13 +581,36 @@ mod tests {
                 assert!(r.is_ok(), "cut at block boundary {cut}: {r:?}");
             } else {
                 let e = r.expect_err(&format!("a cut inside a block must fail: {cut}"));
-                assert!(e.starts_with("offset "), "{e}");
+                assert!(e.to_string().starts_with("offset "), "{e}");
             }
         }
         let mut bad = data.clone();
         let at = ends[1] + 4;
         bad[at..at + 4].copy_from_slice(&13u32.to_le_bytes());
         let r = dump(&bad, &mut printer(false, Filter::default()), &mut Vec::new());
-        assert!(r.unwrap_err().starts_with(&format!("offset {}", ends[1])));
+        assert!(r.unwrap_err().to_string().starts_with(&format!("offset {}", ends[1])));
+    }
+
+    /// A writer whose reader has gone away.
+    struct ClosedPipe;
+
+    impl Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_output_is_told_apart_from_a_damaged_capture() {
+        let (data, _) = capture();
+        for json in [false, true] {
+            match dump(&data, &mut printer(json, Filter::default()), &mut ClosedPipe) {
+                Err(DumpError::Output(e)) => assert_eq!(e.kind(), io::ErrorKind::BrokenPipe),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 }

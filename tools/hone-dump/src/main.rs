@@ -4,7 +4,7 @@
 //! records of `/dev/honet`, or as JSON, optionally filtered by pid, process name or connection.
 
 use clap::Parser;
-use hone_dump::{dump, Filter, Printer};
+use hone_dump::{dump, DumpError, Filter, Printer};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,19 +57,19 @@ fn main() -> ExitCode {
     let mut printer = Printer::new(args.json, filter);
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let result = read.and_then(|_| dump(&data, &mut printer, &mut out));
-    let flushed = out.flush();
-    match (result, flushed) {
-        (Err(e), _) => {
-            eprintln!("hone-dump: {e}");
-            ExitCode::FAILURE
-        }
-        (Ok(()), Ok(())) => ExitCode::SUCCESS,
-        (Ok(()), Err(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        (Ok(()), Err(e)) => {
+    let result = match read {
+        Err(e) => Err(e),
+        // The reader of the output went away (`hone-dump -r x | head`): nothing more is wanted.
+        Ok(_) => match dump(&data, &mut printer, &mut out).and_then(|()| out.flush().map_err(DumpError::Output)) {
+            Err(DumpError::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            r => r.map_err(|e| e.to_string()),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
             eprintln!("hone-dump: {e}");
             ExitCode::FAILURE
         }
     }
 }
-

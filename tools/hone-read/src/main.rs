@@ -11,7 +11,6 @@
 use clap::Parser;
 use hone::ioctl;
 use hone::tally::Tally;
-use std::ffi::CString;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::fd::AsRawFd;
@@ -125,22 +124,18 @@ impl Output {
     }
 }
 
+/// The file name `pattern` gives for the current local time, as strftime(3) would.
 fn strftime(pattern: &str) -> Result<String, Failure> {
-    let c = CString::new(pattern).map_err(|_| Failure(exit::USAGE, "the file name holds a NUL byte".into()))?;
-    let mut buf = vec![0u8; 4096];
-    // strftime writes at most buf.len() bytes into buf and returns how many.
-    // SAFETY: time(NULL), localtime_r and strftime get valid pointers.
-    let n = unsafe {
-        let now = libc::time(std::ptr::null_mut());
-        let mut tm: libc::tm = std::mem::zeroed();
-        libc::localtime_r(&now, &mut tm);
-        libc::strftime(buf.as_mut_ptr().cast(), buf.len(), c.as_ptr(), &tm)
-    };
-    if n == 0 {
+    strftime_at(pattern, &jiff::ZonedDateTime::now())
+}
+
+fn strftime_at(pattern: &str, time: &jiff::ZonedDateTime) -> Result<String, Failure> {
+    let name = jiff::fmt::strtime::format(pattern, time)
+        .map_err(|e| Failure(exit::USAGE, format!("'{pattern}' is not a strftime pattern: {e}")))?;
+    if name.is_empty() {
         return fail(exit::USAGE, format!("'{pattern}' makes an empty file name"));
     }
-    buf.truncate(n);
-    String::from_utf8(buf).map_err(|_| Failure(exit::USAGE, "the file name is not UTF-8".into()))
+    Ok(name)
 }
 
 /// Names the files as tcpdump does.
@@ -369,6 +364,17 @@ mod tests {
         assert_eq!(file_name(&a, 13).ok().unwrap(), "cap01");
         let a = args(&["-w", "cap-%%", "-G", "5"]);
         assert_eq!(file_name(&a, 7).ok().unwrap(), "cap-%");
+    }
+
+    #[test]
+    fn names_files_by_time_as_strftime() {
+        let t = jiff::civil::date(2024, 7, 15).at(16, 24, 59, 0).in_tz("UTC").unwrap();
+        let name = |p: &str| strftime_at(p, &t).map_err(|f| f.0);
+        assert_eq!(name("cap-%Y%m%d-%H%M%S.pcapng"), Ok("cap-20240715-162459.pcapng".into()));
+        assert_eq!(name("cap-%s"), Ok("cap-1721060699".into()));
+        assert_eq!(name("%%"), Ok("%".into()));
+        assert_eq!(name("cap-%!"), Err(exit::USAGE));
+        assert_eq!(name(""), Err(exit::USAGE));
     }
 
     #[test]
