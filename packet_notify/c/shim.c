@@ -10,10 +10,19 @@
 #include <net/sock.h>
 
 #include "../../rust/kglue/c/hone_glue.c"
+#include "../../rust/kglue/c/hone_listener.c"
 #include "shim.h"
 
 HONE_DEFINE_CHAIN(packet);
 HONE_EXPORT_CHAIN(packet);
+
+/* The listener of a connection not yet accepted stands for it; any other full socket for itself. */
+static struct sock *standing_for(struct sock *sk)
+{
+	struct sock *listener = hone_unaccepted_listener(sk);
+
+	return listener ? listener : sk;
+}
 
 /*
  * The local socket of an arriving packet: the one early demux attached, else a lookup (TCP
@@ -27,7 +36,7 @@ static struct sock *inbound_sock(struct sk_buff *skb, const struct nf_hook_state
 
 	*ref = NULL;
 	if (sk && sk_fullsock(sk))
-		return sk;
+		return standing_for(sk);
 	if (!state->in)
 		return NULL;
 	if (state->pf == NFPROTO_IPV4)
@@ -39,7 +48,7 @@ static struct sock *inbound_sock(struct sk_buff *skb, const struct nf_hook_state
 	*ref = sk;
 	/* The ACK completing a handshake finds a request socket: it belongs to the listener. */
 	sk = sk_to_full_sk(sk);
-	return sk && sk_fullsock(sk) ? sk : NULL;
+	return sk && sk_fullsock(sk) ? standing_for(sk) : NULL;
 }
 
 static unsigned int hone_nf_hook(void *priv, struct sk_buff *skb, const struct nf_hook_state *state)
@@ -52,10 +61,12 @@ static unsigned int hone_nf_hook(void *priv, struct sk_buff *skb, const struct n
 	if (inbound) {
 		sk = inbound_sock(skb, state, &ref);
 	} else {
-		/* A SYN-ACK's request socket stands for its listener; TIME_WAIT counts as none. */
+		/*
+		 * A SYN-ACK's request socket stands for its listener, as does a connection not yet
+		 * accepted; TIME_WAIT counts as none.
+		 */
 		sk = skb_to_full_sk(skb);
-		if (sk && !sk_fullsock(sk))
-			sk = NULL;
+		sk = sk && sk_fullsock(sk) ? standing_for(sk) : NULL;
 	}
 	hone_packet_seen(skb, sk, inbound);
 	if (ref)

@@ -7,8 +7,9 @@
 //! the subscribers of this module's chain (`hone_packet_register`) as a `PacketNotice`: the
 //! packet, its direction and its local socket (outbound: the sending socket; inbound: the
 //! socket early demux attached, else the one a lookup finds: TCP established and listening,
-//! UDP connected and bound, ICMP errors quoting TCP or UDP). With no subscriber the hooks
-//! return at once.
+//! UDP connected and bound, ICMP errors quoting TCP or UDP). A TCP connection not yet accepted
+//! is handed as its listener, as its request socket is. With no subscriber the hooks return at
+//! once.
 
 use kernel::prelude::*;
 

@@ -47,6 +47,13 @@ impl Sock {
         unsafe { crate::shim::hone_sock_is_ping(self.as_ptr()) }
     }
 
+    /// Whether this is a listening TCP socket.
+    #[cfg(hone_crate = "hone_notify")]
+    pub(crate) fn is_listener(&self) -> bool {
+        // SAFETY: the socket is live (type invariant).
+        unsafe { crate::shim::hone_sock_is_listener(self.as_ptr()) }
+    }
+
     /// Whether this is an AF_INET or AF_INET6 socket opened by a user (not by the kernel).
     #[cfg(hone_crate = "socket_notify")]
     pub(crate) fn is_user_inet(&self) -> bool {

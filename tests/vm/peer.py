@@ -9,6 +9,7 @@ address and port it used and, for a forking server, the child's pid. A server pr
 
 import json
 import os
+import select
 import socket
 import struct
 import sys
@@ -46,6 +47,11 @@ if role == "tcp-server":
     s.listen()
     local(s)
     ready()
+    if option == "late":
+        # Once a connection waits in the kernel's queue, leave it there a second: the
+        # client's data arrives meanwhile.
+        select.select([s], [], [])
+        time.sleep(1)
     conn, _ = s.accept()
     if option == "fork":
         child = os.fork()

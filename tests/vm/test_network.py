@@ -6,7 +6,9 @@ Two network namespaces (hone_a, hone_b) joined by a veth pair, plus loopback. Kn
 window, so every packet of the window belongs to it. For each packet the test knows which
 process must be reported, from the packet's local endpoint (its source when leaving, its
 destination when arriving). Cases and packets whose owner is ambiguous say why, and accept
-only the processes that could own them (or none).
+only the processes that could own them (or none). Each attributed packet also says how its
+process was found (EPB option 259 and the comment's `via=`), which the rules fix from the
+packet's direction, its socket and the context it was sent in.
 """
 
 import json
@@ -100,6 +102,9 @@ def parse_ip(data):
     return src, dst, proto, sport, dport, flags, icmp, payload
 
 
+BASIS = {1: "sender", 2: "owner", 3: "listener", 4: "echo"}
+
+
 def packets(blocks):
     """The EPBs of a /dev/hone stream, decoded."""
     out = []
@@ -112,12 +117,15 @@ def packets(blocks):
         flags = struct.unpack("<I", opts[2])[0]
         src, dst, proto, sport, dport, tflags, icmp, payload = parse_ip(data)
         inbound = flags & 3 == 1
+        comment = opts.get(1, b"").decode()
+        via = BASIS.get(struct.unpack("<I", opts[259])[0], "?") if 259 in opts else None
         out.append({
             "ts": ((ts_hi << 32) | ts_lo) / 1e9, "inbound": inbound, "data": data, "caplen": caplen,
             "len": origlen, "conn": struct.unpack("<I", opts[257])[0] if 257 in opts else 0,
             "pid": struct.unpack("<I", opts[258])[0] if 258 in opts else 0,
             "src": src, "dst": dst, "proto": proto, "sport": sport, "dport": dport, "tcp": tflags, "icmp": icmp,
-            "payload": payload, "local": (dst, dport) if inbound else (src, sport),
+            "payload": payload, "local": (dst, dport) if inbound else (src, sport), "via": via,
+            "comment_via": next((f[4:] for f in comment.split(" ") if f.startswith("via=")), None),
         })
     return out
 
@@ -208,15 +216,29 @@ def connection_events(blocks):
 
 
 class Case:
-    """One scenario: its packets must each carry the expected pid."""
+    """One scenario: its packets must each carry the expected pid, and say how it was found as
+    `basis(p, info)` allows (by default, `usual_basis`)."""
 
-    def __init__(self, name, run, expect, ambiguous=""):
+    def __init__(self, name, run, expect, ambiguous="", basis=None):
         self.name, self.run, self.expect, self.ambiguous = name, run, expect, ambiguous
+        self.basis = basis or (lambda p, info: usual_basis(p))
+
+
+def usual_basis(p):
+    """How the process of a packet of an ordinary socket is found: an arriving packet through the
+    socket's owner; a leaving one through the task sending it, unless the kernel sent it on the
+    socket's behalf outside process context (TCP's ACKs and FINs may go either way; data, SYNs,
+    datagrams and echo requests leave in the sender's system call)."""
+    if p["inbound"]:
+        return {"owner"}
+    if p["proto"] == 6 and p["payload"] == 0 and not p["tcp"] & 2:
+        return {"sender", "owner"}
+    return {"sender"}
 
 
 def judge(case, pkts, info):
     """Checks every packet of a case; returns True if all unambiguous ones are right."""
-    right = wrong = amb_ok = amb_bad = 0
+    right = wrong = amb_ok = amb_bad = wrong_basis = 0
     bad = []
     fin_seen = set()
     for p in pkts:
@@ -226,6 +248,14 @@ def judge(case, pkts, info):
             fin_seen.add(key)
             teardown = True
         want, allowed = case.expect(p, info, teardown)
+        if p["pid"] and (p["via"] not in case.basis(p, info) or p["comment_via"] != p["via"]):
+            wrong_basis += 1
+            bad.append(("basis", p["src"], p["sport"], p["dst"], p["dport"], p["tcp"], p["icmp"],
+                        "in" if p["inbound"] else "out", p["pid"], p["via"], p["comment_via"],
+                        sorted(case.basis(p, info))))
+        if not p["pid"] and (p["via"] or p["comment_via"]):
+            wrong_basis += 1
+            bad.append(("basis without a process", p["src"], p["dst"], p["via"], p["comment_via"]))
         if allowed is None:
             if p["pid"] == want:
                 right += 1
@@ -240,9 +270,9 @@ def judge(case, pkts, info):
             bad.append(("ambiguous", p["src"], p["dst"], p["tcp"], p["icmp"], p["pid"], sorted(allowed)))
     total = right + wrong
     note = f" ({amb_ok} ambiguous: {case.ambiguous})" if amb_ok + amb_bad else ""
-    R.check(f"{case.name}: {right}/{total} packets attributed to the right process{note}",
-            total > 0 and wrong == 0 and amb_bad == 0, f"wrong: {bad[:8]}")
-    return wrong == 0 and amb_bad == 0
+    R.check(f"{case.name}: {right}/{total} packets attributed to the right process, each saying how{note}",
+            total > 0 and wrong == 0 and amb_bad == 0 and wrong_basis == 0, f"wrong: {bad[:8]}")
+    return wrong == 0 and amb_bad == 0 and wrong_basis == 0
 
 
 def endpoint_owner(p, owners):
@@ -255,25 +285,34 @@ def endpoint_owner(p, owners):
     return 0
 
 
-def tcp_case(name, family, ns_client, ns_server, client_addr, server_addr, port, fork=False):
+# Packets this close before the accepting process's SOCK O may already be the accepted socket's
+# while no process owns it yet (accept() gives it a file before it reports it).
+ACCEPT_RACE = 0.2
+
+
+def tcp_case(name, family, ns_client, ns_server, client_addr, server_addr, port, fork=False, late=False):
     def run():
-        srv = peer(ns_server, "tcp-server", family, server_addr, port, "fork" if fork else "", wait_ready=True)
+        option = "fork" if fork else "late" if late else ""
+        srv = peer(ns_server, "tcp-server", family, server_addr, port, option, wait_ready=True)
         cli = finish(peer(ns_client, "tcp-client", family, server_addr, port))
         s = finish(srv)
         return {"client": cli, "server": s}
+
+    def pre_accept(p, info):
+        s = info["server"]
+        return p["local"] == (s["addr"], s["port"]) and (p["tcp"] & 2 or p["ts"] < info["accept_ts"])
 
     def expect(p, info, teardown):
         c, s = info["client"], info["server"]
         owners = {(c["addr"], c["port"]): c["pid"], (s["addr"], s["port"]): s["pid"]}
         want = endpoint_owner(p, owners)
         server_side = p["local"] == (s["addr"], s["port"])
-        if server_side and not p["tcp"] & 2 and p["ts"] < info["accept_ts"]:
-            # Until accept() the connection waits in the kernel's queue: no process has it yet.
+        if pre_accept(p, info):
+            # The handshake, and what arrives before accept(), goes through the listener.
+            if p["tcp"] & 2 or p["ts"] < info["accept_ts"] - ACCEPT_RACE:
+                return s["pid"], None
             return None, {s["pid"], 0}
         if fork and server_side:
-            handshake = p["tcp"] is not None and p["tcp"] & 2  # SYN or SYN-ACK
-            if handshake:
-                return s["pid"], None
             if not p["inbound"] and p["payload"] > 0 and not teardown:
                 return s["child"], None  # sent by the child, in its own context
             return None, {s["pid"], s["child"], 0}
@@ -282,9 +321,18 @@ def tcp_case(name, family, ns_client, ns_server, client_addr, server_addr, port,
             return None, {want, 0}
         return want, None
 
-    amb = "a connection is no process's until accept(); " + (
+    def basis(p, info):
+        if pre_accept(p, info):
+            if p["tcp"] & 2 or p["ts"] < info["accept_ts"] - ACCEPT_RACE:
+                return {"listener"}
+            return {"listener", "owner", "sender"}
+        return usual_basis(p)
+
+    amb = "accept() gives a connection its file just before it says so; " + (
         "after a fork both processes hold the socket; " if fork else "") + "teardown ends in TIME_WAIT"
-    return Case(name, run, expect, amb)
+    case = Case(name, run, expect, amb, basis)
+    case.late = late
+    return case
 
 
 def udp_case(name, family, server_addr, port, mode):
@@ -320,7 +368,11 @@ def ping_case(name, family, dst, kind, ident):
             return None, {c["pid"], 0}
         return c["pid"], None
 
-    return Case(name, run, expect, "a raw socket gets a copy of the reply, it does not own it")
+    def basis(p, info):
+        # No socket lookup finds an echo reply: the request's ping socket does.
+        return {"echo"} if p["inbound"] else usual_basis(p)
+
+    return Case(name, run, expect, "a raw socket gets a copy of the reply, it does not own it", basis)
 
 
 def refused_case(name, family, server_addr, port, proto):
@@ -347,6 +399,9 @@ def cases():
         tcp_case("TCP over loopback, IPv6", "6", "hone_a", "hone_a", "::1", "::1", 7004),
         tcp_case("TCP server forking after accept, IPv4", "4", "hone_a", "hone_b", A4, B4, 7005, fork=True),
         tcp_case("TCP server forking after accept, IPv6", "6", "hone_a", "hone_b", A6, B6, 7006, fork=True),
+        tcp_case("TCP data before accept goes to the listener, IPv4", "4", "hone_a", "hone_b", A4, B4, 7007, late=True),
+        tcp_case("TCP data before accept goes to the listener, IPv6", "6", "hone_a", "hone_a", "::1", "::1", 7008,
+                 late=True),
         udp_case("UDP connected client, wildcard server, IPv4", "4", B4, 7101, "connected"),
         udp_case("UDP connected client, wildcard server, IPv6", "6", B6, 7102, "connected"),
         udp_case("UDP unconnected client, wildcard server, IPv4", "4", B4, 7103, "unconnected"),
@@ -401,6 +456,16 @@ def test_correlation():
         opens = [ts for conn, pid, ts, closed in conns if reply and conn == reply[0]["conn"] and not closed]
         info["accept_ts"] = min(opens or [t0])
         judge(case, mine, info)
+        if getattr(case, "late", False):
+            s = info["server"]
+            server = [p for p in mine if p["local"] == (s["addr"], s["port"])]
+            early = [p for p in server if not p["tcp"] & 2 and p["ts"] < info["accept_ts"] - ACCEPT_RACE]
+            R.check(f"{case.name}: the client's data and its ACK, before accept(), name the listening process",
+                    any(p["inbound"] and p["payload"] for p in early) and any(not p["inbound"] for p in early)
+                    and all(p["pid"] == s["pid"] and p["via"] == "listener" for p in early),
+                    f"server {s['pid']}, accepted at {info['accept_ts']:.3f}: (ts - accept, in, flags, payload, pid, via) " +
+                    str([(round(p["ts"] - info["accept_ts"], 3), p["inbound"], p["tcp"], p["payload"], p["pid"],
+                          p["via"]) for p in server]))
 
     # Every accepted connection is opened in the accepting process.
     for case, info, t0, t1 in windows:

@@ -35,6 +35,9 @@ pub const PROCESS_INFO_BLOCK: u32 = 0x8000_0001;
 /// Enhanced Packet Block option of Apple's: the index, within its section, of the Darwin
 /// Process Info Block of the packet's process.
 pub const EPB_PROCESS_INFO: u16 = 0x8001;
+/// Enhanced Packet Block option: how the packet's process was found (`Basis as u32`: 1 the
+/// sending task, 2 the socket's owner, 3 the listener, 4 the ping socket of an echo).
+pub const EPB_BASIS: u16 = 259;
 /// SHB byte-order magic.
 pub const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
 /// LINKTYPE_RAW: packet data starts at the IPv4 or IPv6 header.
@@ -241,8 +244,9 @@ pub fn captured_len(len: u32, snaplen: u32) -> u32 {
     }
 }
 
-/// The `opt_comment` of a packet: `pid=<pid> comm=<name> conn=<connection id>`, each part
-/// present when known, the name escaped as in `/dev/honet`; empty when nothing is known.
+/// The `opt_comment` of a packet: `pid=<pid> comm=<name> via=<basis> conn=<connection id>`,
+/// each part present when known, the name escaped as in `/dev/honet`, the basis as
+/// [`Basis::token`] says; empty when nothing is known.
 pub fn packet_comment(c: &mut Cursor<'_>, rec: &PacketRecord) -> Result<(), Full> {
     if let Some(pid) = rec.pid {
         c.put(b"pid=")?;
@@ -250,6 +254,10 @@ pub fn packet_comment(c: &mut Cursor<'_>, rec: &PacketRecord) -> Result<(), Full
         if !rec.comm.as_bytes().is_empty() {
             c.put(b" comm=")?;
             text::escape_ascii(c, rec.comm.as_bytes())?;
+        }
+        if let Some(basis) = rec.basis {
+            c.put(b" via=")?;
+            c.put(basis.token().as_bytes())?;
         }
     }
     if let Some(conn) = rec.conn {
@@ -268,7 +276,8 @@ pub const EPB_DATA_OFFSET: usize = 28;
 
 /// Enhanced Packet Block on interface 0 (timestamp in ns) with options 1 (the comment of
 /// [`packet_comment`], when there is one), 257 (connection id), 258 (pid), 8
-/// (`epb_processid_threadid`: pid, then the sending thread or 0), each when known, 0x8001
+/// (`epb_processid_threadid`: pid, then the sending thread or 0), 259 (how the process was
+/// found, [`EPB_BASIS`]), each when known, 0x8001
 /// (the index of the section's Darwin Process Info Block for the process, `process_info`), when
 /// given, and 2 (`epb_flags`: 1 inbound, 2 outbound). `fill` writes the `caplen` captured bytes
 /// into the slice it is given.
@@ -301,6 +310,9 @@ pub fn packet_block(
         if let Some(pid) = rec.pid {
             option_u32(c, 258, pid)?;
             option_parts(c, 8, &[&pid.to_ne_bytes(), &rec.thread.unwrap_or(0).to_ne_bytes()])?;
+        }
+        if let Some(basis) = rec.basis {
+            option_u32(c, EPB_BASIS, basis as u32)?;
         }
         if let Some(index) = process_info {
             option_u32(c, EPB_PROCESS_INFO, index)?;
@@ -517,12 +529,13 @@ pub fn decode_packet(body: &[u8], endian: Endian) -> Result<(PacketRecord, u64, 
     let len = endian.u32(body.get(16..).ok_or(DecodeError::Truncated)?)?;
     let data = body.get(20..20usize.checked_add(caplen).ok_or(DecodeError::BadLength)?).ok_or(DecodeError::Truncated)?;
     let opts = body.get(20 + caplen + pad4(caplen)..).unwrap_or(&[]);
-    let mut rec = PacketRecord { inbound: false, conn: None, pid: None, thread: None, comm: Default::default(), len };
+    let mut rec = PacketRecord { inbound: false, conn: None, pid: None, thread: None, comm: Default::default(), basis: None, len };
     for opt in Options::new(opts, endian) {
         let (code, value) = opt?;
         match code {
             257 => rec.conn = Some(endian.u32(value)?),
             258 => rec.pid = Some(endian.u32(value)?),
+            EPB_BASIS => rec.basis = super::record::Basis::from_code(endian.u32(value)?),
             8 => rec.thread = Some(endian.u32(value.get(4..).ok_or(DecodeError::Truncated)?)?).filter(|&t| t != 0),
             2 => rec.inbound = endian.u32(value)? & 3 == 1,
             _ => {}
@@ -607,6 +620,7 @@ pub fn decode_process(body: &[u8], endian: Endian) -> Result<(ProcessRecord<'_>,
 mod tests {
     use super::*;
     use crate::params::parse_guid;
+    use crate::record::Basis;
     use proptest::prelude::*;
 
     fn encode(f: impl FnOnce(&mut Cursor<'_>) -> Result<(), Full>) -> std::vec::Vec<u8> {
@@ -721,17 +735,19 @@ mod tests {
             pid: Some(1234),
             thread: Some(1236),
             comm: crate::record::Comm::new(b"curl"),
+            basis: Some(Basis::Sender),
             len: 60,
         };
         let b = encode(|c| packet_block(c, &rec, None, 0, 60, |d| { d.fill(0xab); Ok(()) }));
         let (blk, _) = split_block(&b, Endian::NATIVE).unwrap();
         let opts: std::vec::Vec<_> = Options::new(&blk.body[80..], Endian::NATIVE).map(Result::unwrap).collect();
-        assert_eq!(opts[0], (1, &b"pid=1234 comm=curl conn=000004a1"[..]));
+        assert_eq!(opts[0], (1, &b"pid=1234 comm=curl via=sender conn=000004a1"[..]));
+        assert!(opts.contains(&(EPB_BASIS, &1u32.to_ne_bytes()[..])));
         let mut tid = std::vec::Vec::from(1234u32.to_ne_bytes());
         tid.extend_from_slice(&1236u32.to_ne_bytes());
         assert!(opts.contains(&(8, &tid[..])));
         // Without socket or process: no comment, no ids, only the direction.
-        let bare = PacketRecord { conn: None, pid: None, thread: None, comm: Default::default(), ..rec };
+        let bare = PacketRecord { conn: None, pid: None, thread: None, comm: Default::default(), basis: None, ..rec };
         let b = encode(|c| packet_block(c, &bare, None, 0, 60, |d| { d.fill(0); Ok(()) }));
         assert_eq!(b.len(), 28 + 60 + 8 + 4 + 4);
     }
@@ -761,12 +777,13 @@ mod tests {
         fn packet_round_trip(
             inbound in any::<bool>(), conn in proptest::option::of(any::<u32>()),
             pid in proptest::option::of(any::<u32>()), thread in proptest::option::of(1u32..),
-            comm in proptest::collection::vec(any::<u8>(), 0..20),
+            comm in proptest::collection::vec(any::<u8>(), 0..20), basis in 0u32..6,
             data in proptest::collection::vec(any::<u8>(), 0..200), snaplen in 0u32..300, ts in any::<u64>(),
         ) {
             let thread = pid.and(thread);
             let comm = crate::record::Comm::new(&comm);
-            let rec = PacketRecord { inbound, conn, pid, thread, comm, len: data.len() as u32 };
+            let basis = pid.and(Basis::from_code(basis));
+            let rec = PacketRecord { inbound, conn, pid, thread, comm, basis, len: data.len() as u32 };
             let caplen = captured_len(rec.len, snaplen);
             let b = encode(|c| packet_block(c, &rec, None, ts, caplen, |d| { d.copy_from_slice(&data[..caplen as usize]); Ok(()) }));
             let (blk, n) = split_block(&b, Endian::NATIVE).unwrap();

@@ -157,6 +157,41 @@ pub struct SocketRecord {
     pub owner: Owner,
 }
 
+/// How a packet's process was found.
+#[cfg(any(not(hone_kernel), hone_crate = "hone_notify", hone_crate = "honeevent"))]
+#[cfg_attr(hone_crate = "honeevent", allow(dead_code, reason = "made by hone_notify"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Basis {
+    /// The task that sent it, in its own context.
+    Sender = 1,
+    /// The current owner of its socket.
+    Owner = 2,
+    /// The owner of the listening socket of a connection not yet accepted.
+    Listener = 3,
+    /// The owner of the ping socket whose echo request it answers.
+    Echo = 4,
+}
+
+#[cfg(any(not(hone_kernel), hone_crate = "honeevent"))]
+impl Basis {
+    /// The token of the packet comment (`via=<token>`) and of hone-dump.
+    pub fn token(self) -> &'static str {
+        match self {
+            Basis::Sender => "sender",
+            Basis::Owner => "owner",
+            Basis::Listener => "listener",
+            Basis::Echo => "echo",
+        }
+    }
+
+    /// The basis of a PCAP-NG option value, if valid.
+    #[cfg(not(hone_kernel))]
+    pub fn from_code(code: u32) -> Option<Self> {
+        [Basis::Sender, Basis::Owner, Basis::Listener, Basis::Echo].into_iter().find(|b| *b as u32 == code)
+    }
+}
+
 /// A packet, without its bytes.
 #[cfg(any(not(hone_kernel), hone_crate = "hone_notify", hone_crate = "honeevent"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,6 +206,8 @@ pub struct PacketRecord {
     pub thread: Option<u32>,
     /// Command name of the process, if known.
     pub comm: Comm,
+    /// How the process was found, when it was.
+    pub basis: Option<Basis>,
     /// Length of the whole packet from its network header.
     pub len: u32,
 }

@@ -4,6 +4,7 @@
 #include <linux/cred.h>
 #include <linux/skbuff.h>
 #include <net/sock.h>
+#include <net/tcp_states.h>
 #include <linux/poll.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
@@ -268,4 +269,9 @@ bool hone_sock_is_ping(struct sock *sk)
 {
 	return sk->sk_type == SOCK_DGRAM &&
 	       (sk->sk_protocol == IPPROTO_ICMP || sk->sk_protocol == IPPROTO_ICMPV6);
+}
+
+bool hone_sock_is_listener(struct sock *sk)
+{
+	return sk->sk_protocol == IPPROTO_TCP && READ_ONCE(sk->sk_state) == TCP_LISTEN;
 }

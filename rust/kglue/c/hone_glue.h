@@ -100,6 +100,8 @@ u32 hone_sock_ino(struct sock *sk);
 
 /* Whether the socket is an ICMP or ICMPv6 "ping" socket (SOCK_DGRAM). */
 bool hone_sock_is_ping(struct sock *sk);
+/* Whether the socket is a listening TCP socket. */
+bool hone_sock_is_listener(struct sock *sk);
 /* Whether the socket is an AF_INET or AF_INET6 socket opened by a user (not the kernel). */
 bool hone_sock_is_user_inet(struct sock *sk);
 

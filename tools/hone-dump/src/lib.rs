@@ -13,7 +13,7 @@
 use hone::cursor::Cursor;
 use hone::params::{Guid, HostId};
 use hone::pcapng::{self, Endian};
-use hone::record::{Comm, Counts, PacketRecord, ProcessRecord, SocketRecord};
+use hone::record::{Basis, Comm, Counts, PacketRecord, ProcessRecord, SocketRecord};
 use hone::text;
 use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketOption;
 use pcap_file::pcapng::blocks::interface_statistics::InterfaceStatisticsOption;
@@ -129,12 +129,17 @@ impl Decoder {
                     pid: None,
                     thread: None,
                     comm: Default::default(),
+                    basis: None,
                     len: epb.original_len,
                 };
                 for o in &epb.options {
                     match o {
                         EnhancedPacketOption::Flags(f) => rec.inbound = f & 3 == 1,
                         EnhancedPacketOption::Comment(c) => rec.comm = comment_comm(c),
+                        EnhancedPacketOption::Unknown(u) if u.code == pcapng::EPB_BASIS => {
+                            let v = self.endian.u32(&u.value).map_err(|e| format!("bad packet option: {e:?}"))?;
+                            rec.basis = Basis::from_code(v);
+                        }
                         EnhancedPacketOption::Unknown(u) if u.code == 257 || u.code == 258 => {
                             let v = self.endian.u32(&u.value).map_err(|e| format!("bad packet option: {e:?}"))?;
                             if u.code == 257 {
@@ -288,6 +293,7 @@ struct PacketJson {
     conn: Option<String>,
     pid: Option<u32>,
     comm: Option<String>,
+    via: Option<&'static str>,
     len: u32,
     caplen: usize,
     summary: String,
@@ -356,6 +362,7 @@ fn json_line(rec: &Record<'_>) -> Result<String, String> {
                 conn: p.conn.map(|c| format!("{c:08x}")),
                 pid: p.pid,
                 comm: Some(p.comm.as_bytes()).filter(|c| !c.is_empty()).map(lossy),
+                via: p.basis.map(Basis::token),
                 len: p.len,
                 caplen: data.len(),
                 summary: lossy(&buf[..n]),
@@ -489,6 +496,7 @@ mod tests {
             pid: Some(42),
             thread: None,
             comm: Default::default(),
+            basis: Some(Basis::Owner),
             len: 28,
         };
         // The process's Darwin Process Info Block, which hone-dump passes over.
@@ -535,6 +543,7 @@ mod tests {
              \"path\":\"/bin/a b\",\"argv\":[\"a b\",\"-x\"]}"
         );
         assert!(lines[3].contains("\"summary\":\"UDPv4 127.0.0.1:12345 -> 127.0.0.1:53\""), "{}", lines[3]);
+        assert!(lines[3].contains("\"pid\":42,\"comm\":null,\"via\":\"owner\","), "{}", lines[3]);
         assert_eq!(lines[4], "{\"ts\":1700000001.000000000,\"type\":\"LOST\",\"process\":5,\"socket\":0,\"packet\":2}");
         for l in &lines {
             serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{l}: {e}"));
