@@ -129,7 +129,7 @@ impl Subscriber<PacketNotice<'static>> for Correlator {
         let state = &*self.state;
         state.count(Class::Packet);
         let skb = notice.skb();
-        let record = state.attribute(notice).record(notice.inbound, skb.len());
+        let record = state.attribute(notice).record(notice.inbound, notice.netns, skb.len());
         let event = PacketEvent::new(skb, mono_ns(), record, state.whole_packets.load(Ordering::Relaxed) > 0);
         match event.map(|e| Arc::new(e, GFP_ATOMIC)) {
             Some(Ok(event)) => HoneChain::publish(&HoneEvent::Packet(event)),
@@ -155,6 +155,10 @@ impl SocketFacts for Sock {
 
     fn is_listener(&self) -> bool {
         Sock::is_listener(self)
+    }
+
+    fn cgroup_id(&self) -> Option<u64> {
+        Sock::cgroup_id(self)
     }
 }
 

@@ -68,7 +68,7 @@ static unsigned int hone_nf_hook(void *priv, struct sk_buff *skb, const struct n
 		sk = skb_to_full_sk(skb);
 		sk = sk && sk_fullsock(sk) ? standing_for(sk) : NULL;
 	}
-	hone_packet_seen(skb, sk, inbound);
+	hone_packet_seen(skb, sk, inbound, state->net->ns.inum);
 	if (ref)
 		sock_gen_put(ref);
 	return NF_ACCEPT;

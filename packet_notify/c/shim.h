@@ -17,6 +17,6 @@ int hone_packet_hooks_register(void);
 void hone_packet_hooks_unregister(void);
 
 /* Implemented in Rust: called for every packet while the chain has subscribers. */
-void hone_packet_seen(struct sk_buff *skb, struct sock *sk, bool inbound);
+void hone_packet_seen(struct sk_buff *skb, struct sock *sk, bool inbound, u32 netns);
 
 #endif

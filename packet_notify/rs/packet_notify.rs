@@ -55,8 +55,8 @@ crate::registration!(
 crate::packet_seen_entry!(packet_seen);
 
 /// Every packet, while the chain has subscribers, with its local socket if one was found.
-fn packet_seen(skb: &SkBuff, sk: Option<&Sock>, inbound: bool) {
-    PacketChain::publish(&PacketNotice::new(skb, sk, inbound));
+fn packet_seen(skb: &SkBuff, sk: Option<&Sock>, inbound: bool, netns: u32) {
+    PacketChain::publish(&PacketNotice::new(skb, sk, inbound, netns));
 }
 
 struct PacketNotifyModule {

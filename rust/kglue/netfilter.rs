@@ -13,14 +13,19 @@ macro_rules! packet_seen_entry {
         /// # Safety
         ///
         /// `skb` must be the hook's packet and `sk` null or a full socket, both valid for the
-        /// call.
+        /// call; `netns` is the inode number of the hook's network namespace.
         #[no_mangle]
-        pub unsafe extern "C" fn hone_packet_seen(skb: *mut ::kernel::bindings::sk_buff, sk: *mut ::kernel::bindings::sock, inbound: bool) {
+        pub unsafe extern "C" fn hone_packet_seen(
+            skb: *mut ::kernel::bindings::sk_buff,
+            sk: *mut ::kernel::bindings::sock,
+            inbound: bool,
+            netns: u32,
+        ) {
             // SAFETY: the caller's guarantee.
             let skb = unsafe { $crate::kglue::skb::SkBuff::from_raw(skb) };
             // SAFETY: the caller's guarantee.
             let sk = (!sk.is_null()).then(|| unsafe { $crate::kglue::sock::Sock::from_raw(sk) });
-            $handler(skb, sk, inbound);
+            $handler(skb, sk, inbound, netns);
         }
         $crate::declared_in_c!(hone_packet_seen);
     };

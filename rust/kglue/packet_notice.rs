@@ -26,13 +26,15 @@ pub(crate) struct PacketNotice<'a> {
     sk: Option<&'a Sock>,
     /// Whether it is arriving (LOCAL_IN) rather than leaving (LOCAL_OUT).
     pub(crate) inbound: bool,
+    /// Inode number of the network namespace of the hook (what `/proc/<pid>/ns/net` names).
+    pub(crate) netns: u32,
 }
 
 impl<'a> PacketNotice<'a> {
     /// A notice of `skb`, whose local socket is `sk` if one was found.
     #[cfg(hone_crate = "packet_notify")]
-    pub(crate) fn new(skb: &'a SkBuff, sk: Option<&'a Sock>, inbound: bool) -> Self {
-        PacketNotice { skb, sk, inbound }
+    pub(crate) fn new(skb: &'a SkBuff, sk: Option<&'a Sock>, inbound: bool, netns: u32) -> Self {
+        PacketNotice { skb, sk, inbound, netns }
     }
 
     /// The packet, its network header at `data`.
@@ -56,4 +58,5 @@ const _: () = {
     assert!(offset_of!(PacketNotice<'_>, skb) == offset_of!(CPacket, skb));
     assert!(offset_of!(PacketNotice<'_>, sk) == offset_of!(CPacket, sk));
     assert!(offset_of!(PacketNotice<'_>, inbound) == offset_of!(CPacket, inbound));
+    assert!(offset_of!(PacketNotice<'_>, netns) == offset_of!(CPacket, netns));
 };

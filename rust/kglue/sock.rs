@@ -47,6 +47,14 @@ impl Sock {
         unsafe { crate::shim::hone_sock_is_ping(self.as_ptr()) }
     }
 
+    /// Id of the cgroup (v2) the socket was opened in, if the kernel keeps it
+    /// (`CONFIG_SOCK_CGROUP_DATA`). Any context.
+    #[cfg(hone_crate = "hone_notify")]
+    pub(crate) fn cgroup_id(&self) -> Option<u64> {
+        // SAFETY: the socket is live (type invariant).
+        Some(unsafe { crate::shim::hone_sock_cgroup_id(self.as_ptr()) }).filter(|&id| id != 0)
+    }
+
     /// Whether this is a listening TCP socket.
     #[cfg(hone_crate = "hone_notify")]
     pub(crate) fn is_listener(&self) -> bool {

@@ -278,9 +278,9 @@ def options(body):
     return out
 
 
-def dump(tools, data):
-    """Decodes a /dev/hone capture with hone-dump into text records."""
-    p = subprocess.run([os.path.join(tools, "hone-dump")], input=data, capture_output=True)
+def dump(tools, data, *args):
+    """Decodes a /dev/hone capture with hone-dump (and its options `args`) into text records."""
+    p = subprocess.run([os.path.join(tools, "hone-dump"), *args], input=data, capture_output=True)
     if p.returncode != 0:
         raise ValueError(f"hone-dump failed: {p.stderr.decode(errors='replace')}")
     return parse_text(p.stdout)

@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 """A known network program for Hone's in-VM tests, run in a network namespace.
 
-peer.py ROLE FAMILY ADDR PORT [OPTION]: prints one JSON line with its pid, its command name, the local
-address and port it used and, for a forking server, the child's pid. A server prints
-`ready` first, once it listens.
+peer.py ROLE FAMILY ADDR PORT [OPTION]: prints one JSON line with its pid, its command name, its
+cgroup (v2 path), the local address and port it used and, for a forking server, the child's pid. A
+server prints `ready` first, once it listens.
 """
 
 import json
@@ -20,6 +20,8 @@ option = sys.argv[5] if len(sys.argv) > 5 else ""
 fam = socket.AF_INET6 if family == "6" else socket.AF_INET
 with open("/proc/self/comm") as f:
     out = {"pid": os.getpid(), "comm": f.read().strip()}
+with open("/proc/self/cgroup") as f:
+    out.update(("cgroup", line.strip()[3:]) for line in f if line.startswith("0::"))
 
 
 def ready():

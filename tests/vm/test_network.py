@@ -19,13 +19,18 @@ import subprocess
 import sys
 import time
 
-from honetest import DeviceReader, dump, options, param, parse_text, pcapng_blocks, unescape
+from honetest import DeviceReader, dump, kernel_config, options, param, parse_text, pcapng_blocks, unescape
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 R = M = TOOLS = None
 
 A4, B4 = "10.77.0.1", "10.77.0.2"
 A6, B6 = "fd77::1", "fd77::2"
+# Each namespace's peers run in a cgroup named the way a container runtime names its own.
+CGROUP_ROOT = "/sys/fs/cgroup"
+CGROUPS = {"hone_a": "hone.slice/docker-" + "a1" * 32 + ".scope", "hone_b": "hone.slice/libpod-" + "b2" * 32 + ".scope"}
+# The namespace of each local address of the cases (the loopback cases run in hone_a).
+ADDRESS_NS = {A4: "hone_a", A6: "hone_a", "127.0.0.1": "hone_a", "::1": "hone_a", B4: "hone_b", B6: "hone_b"}
 
 
 def configure(results, modules, tools):
@@ -51,14 +56,25 @@ def setup_namespaces():
         sh("ip", "-n", ns, "addr", "add", f"{a4}/24", "dev", dev)
         sh("ip", "-n", ns, "-6", "addr", "add", f"{a6}/64", "dev", dev, "nodad")
         sh("ip", "-n", ns, "link", "set", dev, "up")
+    if not os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.procs")):
+        sh("mount", "-t", "cgroup2", "cgroup2", CGROUP_ROOT)
+    for path in CGROUPS.values():
+        os.makedirs(os.path.join(CGROUP_ROOT, path), exist_ok=True)
     # Neighbour discovery before the first case, so no case starts with it.
     for family, addr in (("4", B4), ("6", B6)):
         finish(peer("hone_a", "udp-client", family, addr, 9, "unconnected"))
 
 
+def join_cgroup(path):
+    """Moves the calling process into the cgroup at `path` (under CGROUP_ROOT)."""
+    with open(os.path.join(CGROUP_ROOT, path, "cgroup.procs"), "w") as f:
+        f.write("0")
+
+
 def peer(ns, *args, wait_ready=False):
+    """Runs peer.py in network namespace `ns` and in that namespace's cgroup."""
     p = subprocess.Popen(["ip", "netns", "exec", ns, "/usr/bin/python3", os.path.join(HERE, "peer.py"), *map(str, args)],
-                         stdout=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, text=True, preexec_fn=lambda: join_cgroup(CGROUPS[ns]))
     if wait_ready:
         line = p.stdout.readline()
         if line.strip() != "ready":
@@ -105,6 +121,12 @@ def parse_ip(data):
 BASIS = {1: "sender", 2: "owner", 3: "listener", 4: "echo"}
 
 
+def epb_data_and_options(body):
+    """The captured bytes of an EPB's body and its options ({code: value})."""
+    caplen = struct.unpack_from("<I", body, 12)[0]
+    return body[20:20 + caplen], dict(options(body[20 + caplen + (-caplen % 4):]))
+
+
 def packets(blocks):
     """The EPBs of a /dev/hone stream, decoded."""
     out = []
@@ -112,19 +134,21 @@ def packets(blocks):
         if btype != 6:
             continue
         ts_hi, ts_lo, caplen, origlen = struct.unpack_from("<IIII", body, 4)
-        data = body[20:20 + caplen]
-        opts = dict(options(body[20 + caplen + (-caplen % 4):]))
+        data, opts = epb_data_and_options(body)
         flags = struct.unpack("<I", opts[2])[0]
         src, dst, proto, sport, dport, tflags, icmp, payload = parse_ip(data)
         inbound = flags & 3 == 1
         comment = opts.get(1, b"").decode()
         via = BASIS.get(struct.unpack("<I", opts[259])[0], "?") if 259 in opts else None
+        netns = struct.unpack("<I", opts[260])[0] if 260 in opts else None
+        cgroup = struct.unpack("<Q", opts[261])[0] if 261 in opts else None
         out.append({
             "ts": ((ts_hi << 32) | ts_lo) / 1e9, "inbound": inbound, "data": data, "caplen": caplen,
             "len": origlen, "conn": struct.unpack("<I", opts[257])[0] if 257 in opts else 0,
             "pid": struct.unpack("<I", opts[258])[0] if 258 in opts else 0,
             "src": src, "dst": dst, "proto": proto, "sport": sport, "dport": dport, "tcp": tflags, "icmp": icmp,
             "payload": payload, "local": (dst, dport) if inbound else (src, sport), "via": via,
+            "netns": netns, "cgroup": cgroup,
             "comment_via": next((f[4:] for f in comment.split(" ") if f.startswith("via=")), None),
         })
     return out
@@ -142,8 +166,7 @@ def described_processes(blocks):
             opts = dict(options(body[4:]))
             section.append((struct.unpack_from("<I", body)[0], opts.get(2, b"")))
         elif btype == 6:
-            caplen = struct.unpack_from("<I", body, 12)[0]
-            opts = dict(options(body[20 + caplen + (-caplen % 4):]))
+            opts = epb_data_and_options(body)[1]
             pid = struct.unpack("<I", opts[258])[0] if 258 in opts else None
             comm = next((f[5:] for f in opts.get(1, b"").split(b" ") if f.startswith(b"comm=")), b"")
             index = struct.unpack("<I", opts[0x8001])[0] if 0x8001 in opts else None
@@ -202,6 +225,36 @@ def check_process_info(blocks, data, windows):
     R.check("tshark filters packets by process id with no plugin",
             p.returncode == 0 and p.stdout.count("\n") == sum(d[0] == pid for d in described),
             f"{p.stdout.count(chr(10))} vs {sum(d[0] == pid for d in described)}")
+
+
+def check_namespaces_and_cgroups(pkts, every, data, windows):
+    """Every packet of the cases names the network namespace whose hook saw it, and every packet
+    of a socket the cgroup its socket was opened in (when the kernel keeps it:
+    CONFIG_SOCK_CGROUP_DATA), against the namespaces and cgroups the test made; hone-dump -g
+    keeps the packets of one cgroup out of `every` packet of the capture `data`."""
+    ns_ino = {ns: os.stat(f"/run/netns/{ns}").st_ino for ns in CGROUPS}
+    cg_id = {ns: os.stat(os.path.join(CGROUP_ROOT, path)).st_ino for ns, path in CGROUPS.items()}
+    keeps = kernel_config().get("CONFIG_SOCK_CGROUP_DATA") == "y"
+    peers = [role for _, info, _, _ in windows for role in info.values() if isinstance(role, dict) and "cgroup" in role]
+    R.check("each peer runs in its namespace's cgroup, named like a container runtime's",
+            peers and all(role["cgroup"].lstrip("/") in CGROUPS.values() for role in peers), str(peers[:3]))
+    mine = [p for p in pkts if p["local"][0] in ADDRESS_NS]
+    wrong_ns = [(p["src"], p["dst"], p["netns"]) for p in mine if p["netns"] != ns_ino[ADDRESS_NS[p["local"][0]]]]
+    R.check(f"every packet names the network namespace of its hook ({len(mine)} packets, {len(set(ns_ino.values()))} namespaces)",
+            mine and not wrong_ns, f"{ns_ino}: {wrong_ns[:5]}")
+    # An echo reply comes with no socket (its ping socket is found through the request, and
+    # may be gone): it names no cgroup.
+    sockets = [p for p in mine if p["conn"]]
+    want = (lambda p: cg_id[ADDRESS_NS[p["local"][0]]] if p["via"] != "echo" else None) if keeps else (lambda p: None)
+    wrong_cg = [(p["src"], p["dst"], p["conn"], p["cgroup"], want(p)) for p in sockets if p["cgroup"] != want(p)]
+    kernel = [p["cgroup"] for p in mine if not p["conn"] and p["cgroup"] is not None]
+    R.check(f"every packet of a socket names the cgroup the socket was opened in ({len(sockets)} packets; "
+            + ("ids of /sys/fs/cgroup" if keeps else "this kernel keeps none: CONFIG_SOCK_CGROUP_DATA is off") + ")",
+            sockets and not wrong_cg and not kernel, f"{cg_id}: {wrong_cg[:5]}; kernel sockets' {kernel[:5]}")
+    kept = [r for r in dump(TOOLS, data, "-g", str(cg_id["hone_b"])) if r["tag"] == "PAKT"]
+    want = sum(p["cgroup"] == cg_id["hone_b"] for p in every)
+    R.check(f"hone-dump -g keeps the packets of one cgroup ({want} of {len(every)})",
+            len(kept) == want and (want > 0) == keeps, f"{len(kept)} printed")
 
 
 def connection_events(blocks):
@@ -493,6 +546,8 @@ def test_correlation():
     R.check("connection ids are socket inode numbers, not kernel addresses", not leaked, str(leaked[:3]))
 
     check_process_info(blocks, pdata, windows)
+    check_namespaces_and_cgroups([p for _, _, t0, t1 in windows for p in pkts if t0 <= p["ts"] <= t1], pkts,
+                                 pdata, windows)
 
     # Both devices tell the same story.
     tp = [r["line"].split(b" ", 1)[1] for r in recs if r["tag"] == "PAKT"]

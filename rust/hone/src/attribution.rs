@@ -36,6 +36,8 @@ pub trait SocketFacts {
     fn is_ping(&self) -> bool;
     /// Whether it is a listening TCP socket.
     fn is_listener(&self) -> bool;
+    /// The id of the cgroup it was opened in, if the kernel keeps it.
+    fn cgroup_id(&self) -> Option<u64>;
 }
 
 /// The thread sending a packet in its own context, and its process.
@@ -74,6 +76,8 @@ pub struct Attribution {
     pub comm: Comm,
     /// How the process was found, when it was.
     pub basis: Option<Basis>,
+    /// The cgroup its socket was opened in, when known.
+    pub cgroup: Option<u64>,
 }
 
 impl Attribution {
@@ -88,13 +92,20 @@ impl Attribution {
             thread: thread.and_then(|t| u32::try_from(t).ok()),
             comm: process.map(|p| p.comm).unwrap_or_default(),
             basis: Some(basis),
+            cgroup: None,
         }
     }
 
-    /// The record of a packet with this attribution.
-    pub fn record(self, inbound: bool, len: u32) -> PacketRecord {
-        let Attribution { conn, pid, thread, comm, basis } = self;
-        PacketRecord { inbound, conn, pid, thread, comm, basis, len }
+    /// The same, its socket opened in cgroup `cgroup`.
+    fn in_cgroup(self, cgroup: Option<u64>) -> Self {
+        Attribution { cgroup, ..self }
+    }
+
+    /// The record of a packet with this attribution, seen by a hook of the network namespace
+    /// `netns`.
+    pub fn record(self, inbound: bool, netns: u32, len: u32) -> PacketRecord {
+        let Attribution { conn, pid, thread, comm, basis, cgroup } = self;
+        PacketRecord { inbound, conn, pid, thread, comm, basis, netns: Some(netns), cgroup, len }
     }
 }
 
@@ -247,13 +258,15 @@ pub trait Tables {
             }
         }
         let Some(info) = self.socket_of(sk) else { return Attribution::default() };
-        if sk.is_listener() {
-            return Attribution::of(Some(info.conn), info.owner, Basis::Listener, None);
-        }
-        match if inbound { None } else { packet.sender() } {
-            Some(s) => Attribution::of(Some(info.conn), Some(s.process), Basis::Sender, Some(s.thread)),
-            None => Attribution::of(Some(info.conn), info.owner, Basis::Owner, None),
-        }
+        let by = if sk.is_listener() {
+            Attribution::of(Some(info.conn), info.owner, Basis::Listener, None)
+        } else {
+            match if inbound { None } else { packet.sender() } {
+                Some(s) => Attribution::of(Some(info.conn), Some(s.process), Basis::Sender, Some(s.thread)),
+                None => Attribution::of(Some(info.conn), info.owner, Basis::Owner, None),
+            }
+        };
+        by.in_cgroup(sk.cgroup_id())
     }
 }
 
@@ -305,6 +318,7 @@ mod tests {
         ino: u32,
         ping: bool,
         listener: bool,
+        cgroup: Option<u64>,
     }
 
     impl SocketFacts for Sock {
@@ -319,6 +333,9 @@ mod tests {
         }
         fn is_listener(&self) -> bool {
             self.listener
+        }
+        fn cgroup_id(&self) -> Option<u64> {
+            self.cgroup
         }
     }
 
@@ -356,7 +373,7 @@ mod tests {
     }
 
     fn sock(key: u64, ino: u32) -> Sock {
-        Sock { key, ino, ping: false, listener: false }
+        Sock { key, ino, ping: false, listener: false, cgroup: None }
     }
 
     fn packet(inbound: bool, sock: Option<Sock>, sender: Option<Sender>) -> Packet {
@@ -364,7 +381,31 @@ mod tests {
     }
 
     fn by(pid: i32, conn: u32, basis: Basis, thread: Option<u32>) -> Attribution {
-        Attribution { conn: Some(conn), pid: Some(pid as u32), thread, comm: process(pid).comm, basis: Some(basis) }
+        Attribution { conn: Some(conn), pid: Some(pid as u32), thread, comm: process(pid).comm, basis: Some(basis), cgroup: None }
+    }
+
+    #[test]
+    fn packets_name_the_cgroup_of_their_socket() {
+        let t = HostTables::new(64, 8);
+        let s = Sock { cgroup: Some(4242), ..sock(0x10, 501) };
+        let l = Sock { listener: true, cgroup: Some(77), ..sock(0x20, 600) };
+        t.opened(&s, process(40));
+        t.opened(&l, process(50));
+        assert_eq!(t.attribute(&packet(false, Some(s), Some(sender(40, 40)))).cgroup, Some(4242));
+        assert_eq!(t.attribute(&packet(true, Some(s), None)).cgroup, Some(4242));
+        assert_eq!(t.attribute(&packet(true, Some(l), None)).cgroup, Some(77));
+        // The kernel's own sockets and echo replies (whose socket may be gone): none.
+        let k = Sock { cgroup: Some(1), ..sock(0x30, 0) };
+        assert_eq!(t.attribute(&packet(true, Some(k), None)).cgroup, None);
+        let ping = Sock { ping: true, cgroup: Some(9), ..sock(0x40, 900) };
+        t.opened(&ping, process(60));
+        let request = Echo { reply: false, v6: true, id: 3 };
+        t.attribute(&Packet { echo: Some(request), ..packet(false, Some(ping), Some(sender(60, 60))) });
+        let reply = Packet { echo: Some(Echo { reply: true, ..request }), ..packet(true, None, None) };
+        assert_eq!(t.attribute(&reply), by(60, 900, Basis::Echo, None));
+        // The record takes the hook's namespace.
+        let rec = t.attribute(&packet(true, Some(s), None)).record(true, 4026531840, 60);
+        assert_eq!((rec.netns, rec.cgroup, rec.pid, rec.len), (Some(4026531840), Some(4242), Some(40), 60));
     }
 
     #[test]
@@ -505,7 +546,9 @@ mod tests {
         #[test]
         fn every_packet_follows_the_rules(ops in proptest::collection::vec(op(), 1..200)) {
             let t = HostTables::new(16, 8);
-            let socks: Vec<Sock> = (0..6).map(|i| Sock { listener: i == 5, ..sock(100 + i as u64, i as u32 * 11) }).collect();
+            let socks: Vec<Sock> = (0..6)
+                .map(|i| Sock { listener: i == 5, cgroup: (i % 2 == 1).then_some(i as u64), ..sock(100 + i as u64, i as u32 * 11) })
+                .collect();
             // Socket index to (connection id, owner pid) while it lives in the table.
             let mut known: HashMap<usize, (u32, Option<i32>)> = HashMap::new();
             for op in ops {
@@ -540,13 +583,14 @@ mod tests {
                             Some(i) => {
                                 let (conn, owner) = *known.entry(i).or_insert((socks[i].ino, None));
                                 let owner = owner.map(process);
-                                if i == 5 {
+                                let by = if i == 5 {
                                     Attribution::of(Some(conn), owner, Basis::Listener, None)
                                 } else if let (false, Some(pid)) = (inbound, who) {
                                     by(pid, conn, Basis::Sender, Some(pid as u32 + 100))
                                 } else {
                                     Attribution::of(Some(conn), owner, Basis::Owner, None)
-                                }
+                                };
+                                Attribution { cgroup: socks[i].cgroup, ..by }
                             }
                         };
                         prop_assert_eq!(got, want, "{:?}", p);

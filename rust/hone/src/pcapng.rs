@@ -38,6 +38,12 @@ pub const EPB_PROCESS_INFO: u16 = 0x8001;
 /// Enhanced Packet Block option: how the packet's process was found (`Basis as u32`: 1 the
 /// sending task, 2 the socket's owner, 3 the listener, 4 the ping socket of an echo).
 pub const EPB_BASIS: u16 = 259;
+/// Enhanced Packet Block option: the inode number of the network namespace whose hook saw the
+/// packet (u32).
+pub const EPB_NETNS: u16 = 260;
+/// Enhanced Packet Block option: the id of the cgroup (v2) the packet's socket was opened in
+/// (u64).
+pub const EPB_CGROUP: u16 = 261;
 /// SHB byte-order magic.
 pub const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
 /// LINKTYPE_RAW: packet data starts at the IPv4 or IPv6 header.
@@ -277,7 +283,8 @@ pub const EPB_DATA_OFFSET: usize = 28;
 /// Enhanced Packet Block on interface 0 (timestamp in ns) with options 1 (the comment of
 /// [`packet_comment`], when there is one), 257 (connection id), 258 (pid), 8
 /// (`epb_processid_threadid`: pid, then the sending thread or 0), 259 (how the process was
-/// found, [`EPB_BASIS`]), each when known, 0x8001
+/// found, [`EPB_BASIS`]), 260 (network namespace, [`EPB_NETNS`]), 261 (the socket's cgroup,
+/// [`EPB_CGROUP`]), each when known, 0x8001
 /// (the index of the section's Darwin Process Info Block for the process, `process_info`), when
 /// given, and 2 (`epb_flags`: 1 inbound, 2 outbound). `fill` writes the `caplen` captured bytes
 /// into the slice it is given.
@@ -313,6 +320,12 @@ pub fn packet_block(
         }
         if let Some(basis) = rec.basis {
             option_u32(c, EPB_BASIS, basis as u32)?;
+        }
+        if let Some(netns) = rec.netns {
+            option_u32(c, EPB_NETNS, netns)?;
+        }
+        if let Some(cgroup) = rec.cgroup {
+            option(c, EPB_CGROUP, &cgroup.to_ne_bytes())?;
         }
         if let Some(index) = process_info {
             option_u32(c, EPB_PROCESS_INFO, index)?;
@@ -426,6 +439,15 @@ impl Endian {
             Endian::Big => u32::from_be_bytes(a),
         })
     }
+
+    /// Reads a `u64` from the start of `b`.
+    pub fn u64(self, b: &[u8]) -> Result<u64, DecodeError> {
+        let a: [u8; 8] = b.get(..8).ok_or(DecodeError::Truncated)?.try_into().map_err(|_| DecodeError::Truncated)?;
+        Ok(match self {
+            Endian::Little => u64::from_le_bytes(a),
+            Endian::Big => u64::from_be_bytes(a),
+        })
+    }
 }
 
 /// One block: its type and its body (between the leading length and the trailing length).
@@ -525,23 +547,31 @@ pub fn decode_connection(body: &[u8], endian: Endian) -> Result<(SocketRecord, u
 pub fn decode_packet(body: &[u8], endian: Endian) -> Result<(PacketRecord, u64, &[u8]), DecodeError> {
     let hi = endian.u32(body.get(4..).ok_or(DecodeError::Truncated)?)? as u64;
     let lo = endian.u32(body.get(8..).ok_or(DecodeError::Truncated)?)? as u64;
-    let caplen = endian.u32(body.get(12..).ok_or(DecodeError::Truncated)?)? as usize;
     let len = endian.u32(body.get(16..).ok_or(DecodeError::Truncated)?)?;
-    let data = body.get(20..20usize.checked_add(caplen).ok_or(DecodeError::BadLength)?).ok_or(DecodeError::Truncated)?;
-    let opts = body.get(20 + caplen + pad4(caplen)..).unwrap_or(&[]);
-    let mut rec = PacketRecord { inbound: false, conn: None, pid: None, thread: None, comm: Default::default(), basis: None, len };
+    let (data, opts) = epb_data_and_options(body, endian)?;
+    let mut rec = PacketRecord { inbound: false, conn: None, pid: None, thread: None, comm: Default::default(), basis: None, netns: None, cgroup: None, len };
     for opt in Options::new(opts, endian) {
         let (code, value) = opt?;
         match code {
             257 => rec.conn = Some(endian.u32(value)?),
             258 => rec.pid = Some(endian.u32(value)?),
             EPB_BASIS => rec.basis = super::record::Basis::from_code(endian.u32(value)?),
+            EPB_NETNS => rec.netns = Some(endian.u32(value)?),
+            EPB_CGROUP => rec.cgroup = Some(endian.u64(value)?),
             8 => rec.thread = Some(endian.u32(value.get(4..).ok_or(DecodeError::Truncated)?)?).filter(|&t| t != 0),
             2 => rec.inbound = endian.u32(value)? & 3 == 1,
             _ => {}
         }
     }
     Ok((rec, hi << 32 | lo, data))
+}
+
+/// The captured bytes of the Enhanced Packet Block `body` and its options after them.
+#[cfg(not(hone_kernel))]
+fn epb_data_and_options(body: &[u8], endian: Endian) -> Result<(&[u8], &[u8]), DecodeError> {
+    let caplen = endian.u32(body.get(12..).ok_or(DecodeError::Truncated)?)? as usize;
+    let data = body.get(20..20usize.checked_add(caplen).ok_or(DecodeError::BadLength)?).ok_or(DecodeError::Truncated)?;
+    Ok((data, body.get(20 + caplen + pad4(caplen)..).unwrap_or(&[])))
 }
 
 /// Decodes the body of a Darwin Process Info Block: the pid and the name (option 2, as written,
@@ -561,8 +591,7 @@ pub fn decode_process_info(body: &[u8], endian: Endian) -> Result<(u32, &[u8]), 
 /// The Darwin Process Info Block index (option 0x8001) of the Enhanced Packet Block `body`.
 #[cfg(not(hone_kernel))]
 pub fn packet_process_info(body: &[u8], endian: Endian) -> Result<Option<u32>, DecodeError> {
-    let caplen = endian.u32(body.get(12..).ok_or(DecodeError::Truncated)?)? as usize;
-    let opts = body.get(20usize.saturating_add(caplen).saturating_add(pad4(caplen))..).ok_or(DecodeError::Truncated)?;
+    let (_, opts) = epb_data_and_options(body, endian)?;
     for opt in Options::new(opts, endian) {
         if let (EPB_PROCESS_INFO, value) = opt? {
             return Ok(Some(endian.u32(value)?));
@@ -736,6 +765,8 @@ mod tests {
             thread: Some(1236),
             comm: crate::record::Comm::new(b"curl"),
             basis: Some(Basis::Sender),
+            netns: Some(4026531840),
+            cgroup: Some(0x1_0000_0007),
             len: 60,
         };
         let b = encode(|c| packet_block(c, &rec, None, 0, 60, |d| { d.fill(0xab); Ok(()) }));
@@ -743,11 +774,13 @@ mod tests {
         let opts: std::vec::Vec<_> = Options::new(&blk.body[80..], Endian::NATIVE).map(Result::unwrap).collect();
         assert_eq!(opts[0], (1, &b"pid=1234 comm=curl via=sender conn=000004a1"[..]));
         assert!(opts.contains(&(EPB_BASIS, &1u32.to_ne_bytes()[..])));
+        assert!(opts.contains(&(EPB_NETNS, &4026531840u32.to_ne_bytes()[..])));
+        assert!(opts.contains(&(EPB_CGROUP, &0x1_0000_0007u64.to_ne_bytes()[..])));
         let mut tid = std::vec::Vec::from(1234u32.to_ne_bytes());
         tid.extend_from_slice(&1236u32.to_ne_bytes());
         assert!(opts.contains(&(8, &tid[..])));
         // Without socket or process: no comment, no ids, only the direction.
-        let bare = PacketRecord { conn: None, pid: None, thread: None, comm: Default::default(), basis: None, ..rec };
+        let bare = PacketRecord { conn: None, pid: None, thread: None, comm: Default::default(), basis: None, netns: None, cgroup: None, ..rec };
         let b = encode(|c| packet_block(c, &bare, None, 0, 60, |d| { d.fill(0); Ok(()) }));
         assert_eq!(b.len(), 28 + 60 + 8 + 4 + 4);
     }
@@ -778,12 +811,13 @@ mod tests {
             inbound in any::<bool>(), conn in proptest::option::of(any::<u32>()),
             pid in proptest::option::of(any::<u32>()), thread in proptest::option::of(1u32..),
             comm in proptest::collection::vec(any::<u8>(), 0..20), basis in 0u32..6,
+            netns in proptest::option::of(any::<u32>()), cgroup in proptest::option::of(any::<u64>()),
             data in proptest::collection::vec(any::<u8>(), 0..200), snaplen in 0u32..300, ts in any::<u64>(),
         ) {
             let thread = pid.and(thread);
             let comm = crate::record::Comm::new(&comm);
             let basis = pid.and(Basis::from_code(basis));
-            let rec = PacketRecord { inbound, conn, pid, thread, comm, basis, len: data.len() as u32 };
+            let rec = PacketRecord { inbound, conn, pid, thread, comm, basis, netns, cgroup, len: data.len() as u32 };
             let caplen = captured_len(rec.len, snaplen);
             let b = encode(|c| packet_block(c, &rec, None, ts, caplen, |d| { d.copy_from_slice(&data[..caplen as usize]); Ok(()) }));
             let (blk, n) = split_block(&b, Endian::NATIVE).unwrap();

@@ -208,6 +208,10 @@ pub struct PacketRecord {
     pub comm: Comm,
     /// How the process was found, when it was.
     pub basis: Option<Basis>,
+    /// Inode number of the network namespace whose hook saw it (`/proc/<pid>/ns/net`).
+    pub netns: Option<u32>,
+    /// Id of the cgroup (v2) its socket was opened in, when the kernel keeps it.
+    pub cgroup: Option<u64>,
     /// Length of the whole packet from its network header.
     pub len: u32,
 }

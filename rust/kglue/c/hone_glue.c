@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Implementation of hone_glue.h; included once by each module's shim.c. */
 
+#include <linux/cgroup.h>
 #include <linux/cred.h>
 #include <linux/skbuff.h>
 #include <net/sock.h>
@@ -269,6 +270,17 @@ bool hone_sock_is_ping(struct sock *sk)
 {
 	return sk->sk_type == SOCK_DGRAM &&
 	       (sk->sk_protocol == IPPROTO_ICMP || sk->sk_protocol == IPPROTO_ICMPV6);
+}
+
+u64 hone_sock_cgroup_id(struct sock *sk)
+{
+#ifdef CONFIG_SOCK_CGROUP_DATA
+	struct cgroup *cgrp = sock_cgroup_ptr(&sk->sk_cgrp_data);
+
+	return cgrp ? cgroup_id(cgrp) : 0;
+#else
+	return 0;
+#endif
 }
 
 bool hone_sock_is_listener(struct sock *sk)

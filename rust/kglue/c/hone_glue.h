@@ -102,6 +102,8 @@ u32 hone_sock_ino(struct sock *sk);
 bool hone_sock_is_ping(struct sock *sk);
 /* Whether the socket is a listening TCP socket. */
 bool hone_sock_is_listener(struct sock *sk);
+/* Id of the cgroup (v2) the socket was opened in; 0 when the kernel does not keep it. */
+u64 hone_sock_cgroup_id(struct sock *sk);
 /* Whether the socket is an AF_INET or AF_INET6 socket opened by a user (not the kernel). */
 bool hone_sock_is_user_inet(struct sock *sk);
 

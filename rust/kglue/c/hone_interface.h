@@ -54,6 +54,7 @@ struct hone_packet_notice {
 	struct sk_buff *skb;	/* its network header at data */
 	struct sock *sk;	/* its local full socket, or NULL if none was found */
 	bool inbound;		/* LOCAL_IN rather than LOCAL_OUT */
+	u32 netns;		/* inode number of the network namespace of the hook */
 };
 
 int hone_packet_register(struct notifier_block *nb);

@@ -78,13 +78,15 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
                 thread: u.arbitrary()?,
                 comm: Comm::new(bytes(u, 20)?),
                 basis: Basis::from_code(u.arbitrary()?),
+                netns: u.arbitrary()?,
+                cgroup: u.arbitrary()?,
                 len: u.arbitrary()?,
             };
             let info: Option<u32> = u.arbitrary()?;
             if let Some(b) = encode(&mut buf, size, |c| packet_block(c, &rec, info, ts, data.len() as u32, |d| { d.copy_from_slice(data); Ok(()) })) {
                 let (blk, _) = split_block(b, Endian::NATIVE).expect("a packet block splits");
                 let (back, back_ts, bytes) = decode_packet(blk.body, Endian::NATIVE).expect("a packet block decodes");
-                assert_eq!((back.inbound, back.conn, back.pid, back.basis, back.len, back_ts, bytes), (rec.inbound, rec.conn, rec.pid, rec.basis, rec.len, ts, data));
+                assert_eq!((back.inbound, back.conn, back.pid, back.basis, back.netns, back.cgroup, back.len, back_ts, bytes), (rec.inbound, rec.conn, rec.pid, rec.basis, rec.netns, rec.cgroup, rec.len, ts, data));
                 assert_eq!(packet_process_info(blk.body, Endian::NATIVE), Ok(info), "the process info index decodes");
                 let padding = &blk.body[20 + data.len()..20 + ((data.len() + 3) & !3)];
                 assert!(padding.iter().all(|&b| b == 0), "packet data padding is zeroed");

@@ -33,12 +33,8 @@ fn isb_drops(opts: &[InterfaceStatisticsOption<'_>], endian: Endian) -> Counts {
     for o in opts {
         match o {
             InterfaceStatisticsOption::IsbOsDrop(v) => c.0[2] = *v,
-            InterfaceStatisticsOption::Unknown(u) if u.code == 259 || u.code == 263 => {
-                let Ok(bytes) = <[u8; 8]>::try_from(&u.value[..]) else { continue };
-                let v = match endian {
-                    Endian::Little => u64::from_le_bytes(bytes),
-                    Endian::Big => u64::from_be_bytes(bytes),
-                };
+            InterfaceStatisticsOption::Unknown(u) if (u.code == 259 || u.code == 263) && u.value.len() == 8 => {
+                let Ok(v) = endian.u64(&u.value) else { continue };
                 c.0[if u.code == 259 { 0 } else { 1 }] = v;
             }
             _ => {}
@@ -130,6 +126,8 @@ impl Decoder {
                     thread: None,
                     comm: Default::default(),
                     basis: None,
+                    netns: None,
+                    cgroup: None,
                     len: epb.original_len,
                 };
                 for o in &epb.options {
@@ -139,6 +137,12 @@ impl Decoder {
                         EnhancedPacketOption::Unknown(u) if u.code == pcapng::EPB_BASIS => {
                             let v = self.endian.u32(&u.value).map_err(|e| format!("bad packet option: {e:?}"))?;
                             rec.basis = Basis::from_code(v);
+                        }
+                        EnhancedPacketOption::Unknown(u) if u.code == pcapng::EPB_NETNS => {
+                            rec.netns = Some(self.endian.u32(&u.value).map_err(|e| format!("bad packet option: {e:?}"))?);
+                        }
+                        EnhancedPacketOption::Unknown(u) if u.code == pcapng::EPB_CGROUP => {
+                            rec.cgroup = Some(self.endian.u64(&u.value).map_err(|e| format!("bad packet option: {e:?}"))?);
                         }
                         EnhancedPacketOption::Unknown(u) if u.code == 257 || u.code == 258 => {
                             let v = self.endian.u32(&u.value).map_err(|e| format!("bad packet option: {e:?}"))?;
@@ -195,6 +199,8 @@ pub struct Filter {
     pub name: Option<String>,
     /// Keep only this connection id's records.
     pub conn: Option<u32>,
+    /// Keep only the packets of sockets opened in the cgroup with this id.
+    pub cgroup: Option<u64>,
     /// Process names seen so far, by pid (the last path's file name, or a kernel thread's name).
     names: HashMap<i32, Vec<u8>>,
 }
@@ -205,8 +211,8 @@ fn base_name(path: &[u8]) -> &[u8] {
 
 impl Filter {
     /// Keeps the records that match every criterion given (`None`: any).
-    pub fn new(pid: Option<i64>, name: Option<String>, conn: Option<u32>) -> Self {
-        Filter { pid, name, conn, names: HashMap::new() }
+    pub fn new(pid: Option<i64>, name: Option<String>, conn: Option<u32>, cgroup: Option<u64>) -> Self {
+        Filter { pid, name, conn, cgroup, names: HashMap::new() }
     }
 
     fn learn(&mut self, rec: &Record<'_>) {
@@ -218,16 +224,20 @@ impl Filter {
     }
 
     fn keeps(&self, rec: &Record<'_>) -> bool {
-        let (pid, conn, comm): (Option<i64>, Option<u32>, Option<&[u8]>) = match rec {
+        type Fields<'r> = (Option<i64>, Option<u32>, Option<&'r [u8]>, Option<u64>);
+        let (pid, conn, comm, cgroup): Fields<'_> = match rec {
             Record::Head(_) | Record::Lost(..) => return true,
-            Record::Process(p, _) => (Some(i64::from(p.pid)), None, None),
-            Record::Socket(s, _) => (Some(i64::from(s.owner.pid)), Some(s.conn), None),
-            Record::Packet(p, _, _) => (p.pid.map(i64::from), p.conn, Some(p.comm.as_bytes()).filter(|c| !c.is_empty())),
+            Record::Process(p, _) => (Some(i64::from(p.pid)), None, None, None),
+            Record::Socket(s, _) => (Some(i64::from(s.owner.pid)), Some(s.conn), None, None),
+            Record::Packet(p, _, _) => {
+                (p.pid.map(i64::from), p.conn, Some(p.comm.as_bytes()).filter(|c| !c.is_empty()), p.cgroup)
+            }
         };
         let name = comm.or_else(|| pid.and_then(|p| i32::try_from(p).ok()).and_then(|p| self.names.get(&p)).map(|n| &n[..]));
         self.pid.is_none_or(|want| pid == Some(want))
             && self.conn.is_none_or(|want| conn == Some(want))
             && self.name.as_deref().is_none_or(|want| name == Some(want.as_bytes()))
+            && self.cgroup.is_none_or(|want| cgroup == Some(want))
     }
 }
 
@@ -294,6 +304,8 @@ struct PacketJson {
     pid: Option<u32>,
     comm: Option<String>,
     via: Option<&'static str>,
+    netns: Option<u32>,
+    cgroup: Option<u64>,
     len: u32,
     caplen: usize,
     summary: String,
@@ -363,6 +375,8 @@ fn json_line(rec: &Record<'_>) -> Result<String, String> {
                 pid: p.pid,
                 comm: Some(p.comm.as_bytes()).filter(|c| !c.is_empty()).map(lossy),
                 via: p.basis.map(Basis::token),
+                netns: p.netns,
+                cgroup: p.cgroup,
                 len: p.len,
                 caplen: data.len(),
                 summary: lossy(&buf[..n]),
@@ -497,6 +511,8 @@ mod tests {
             thread: None,
             comm: Default::default(),
             basis: Some(Basis::Owner),
+            netns: Some(4026531840),
+            cgroup: Some(5),
             len: 28,
         };
         // The process's Darwin Process Info Block, which hone-dump passes over.
@@ -534,6 +550,11 @@ mod tests {
         assert_eq!(run(false, Filter { name: Some("nope".into()), ..Default::default() }).lines().count(), 3);
         assert_eq!(run(false, Filter { conn: Some(0x1234), ..Default::default() }).lines().count(), 5);
         assert_eq!(run(false, Filter { pid: Some(7), ..Default::default() }).lines().count(), 3);
+        // The packet's socket is in cgroup 5: that packet, and the head and loss records.
+        let by_cgroup = run(false, Filter { cgroup: Some(5), ..Default::default() });
+        assert_eq!(by_cgroup.lines().filter(|l| l.contains(" PAKT ")).count(), 1, "{by_cgroup}");
+        assert_eq!(by_cgroup.lines().count(), 4, "{by_cgroup}");
+        assert_eq!(run(false, Filter { cgroup: Some(6), ..Default::default() }).lines().count(), 3);
         let json = run(true, Filter::default());
         let lines: Vec<&str> = json.lines().collect();
         assert_eq!(lines[0], "{\"type\":\"HEAD\",\"hostid\":\"{0fa1b2c3-d4e5-f607-1829-3a4b5c6d7e8f}\"}");
@@ -543,7 +564,7 @@ mod tests {
              \"path\":\"/bin/a b\",\"argv\":[\"a b\",\"-x\"]}"
         );
         assert!(lines[3].contains("\"summary\":\"UDPv4 127.0.0.1:12345 -> 127.0.0.1:53\""), "{}", lines[3]);
-        assert!(lines[3].contains("\"pid\":42,\"comm\":null,\"via\":\"owner\","), "{}", lines[3]);
+        assert!(lines[3].contains("\"pid\":42,\"comm\":null,\"via\":\"owner\",\"netns\":4026531840,\"cgroup\":5,"), "{}", lines[3]);
         assert_eq!(lines[4], "{\"ts\":1700000001.000000000,\"type\":\"LOST\",\"process\":5,\"socket\":0,\"packet\":2}");
         for l in &lines {
             serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{l}: {e}"));
