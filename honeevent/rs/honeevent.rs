@@ -27,6 +27,7 @@ use kernel::sync::Arc;
 #[path = "../../rust/hone/src"]
 #[allow(unreachable_pub)]
 mod hone {
+    pub mod container;
     pub mod cursor;
     pub mod ioctl;
     pub mod ip;

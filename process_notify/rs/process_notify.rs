@@ -9,7 +9,8 @@
 //!
 //! Each event carries pid (tgid), parent pid, effective uid and gid (initial user namespace)
 //! and a monotonic timestamp; an exec also carries the executable's path and the arguments
-//! (up to [`MAX_ARGV`] bytes). Events go to the subscribers of this module's chain
+//! (up to [`MAX_ARGV`] bytes), and a fork or exec the process's cgroup (v2 path and id), its
+//! pid in its own pid namespace and the inodes of its pid and network namespaces. Events go to the subscribers of this module's chain
 //! (`hone_process_register`), in the context of the tracepoint; with no subscriber the probes
 //! return at once. `hone_process_snapshot` describes every running process, for readers that
 //! start after them.
@@ -87,6 +88,7 @@ fn event(kind: ProcessKind, ids: &hone_task_ids, ts_ns: u64) -> ProcessEvent {
         ts_ns,
         path: None,
         argv: None,
+        place: None,
     }
 }
 
@@ -120,6 +122,8 @@ impl SchedProbes for ProcessNotifier {
         let mut ev = event(kind, &ids, mono_ns());
         if ids.is_kthread() {
             ev.path = kvec::exact(child.comm().as_bytes(), GFP_ATOMIC);
+        } else {
+            ev.place = child.place(GFP_ATOMIC);
         }
         self.publish(ev);
     }
@@ -131,6 +135,7 @@ impl SchedProbes for ProcessNotifier {
         let mut ev = event(ProcessKind::Exec, &task.ids(), mono_ns());
         ev.path = bprm.path(GFP_ATOMIC);
         ev.argv = current_argv(MAX_ARGV, GFP_ATOMIC).map(terminate);
+        ev.place = task.place(GFP_ATOMIC);
         self.publish(ev);
     }
 
@@ -179,6 +184,7 @@ fn describe(task: &Task) -> Option<ProcessEvent> {
     let mut ev = event(kind, &ids, ids.start_ns);
     ev.path = task.exe_path(GFP_KERNEL);
     ev.argv = task.argv(MAX_ARGV, GFP_KERNEL).filter(|argv| !argv.is_empty()).map(terminate);
+    ev.place = task.place(GFP_KERNEL);
     Some(ev)
 }
 

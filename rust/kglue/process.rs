@@ -4,7 +4,7 @@
 //! list of running processes, and what a process's exec and memory say of it (executable path,
 //! arguments). The C half is `c/hone_process.c`.
 
-use super::process_event::{ProcessEvent, ProcessSnapshotFn};
+use super::process_event::{ProcessEvent, ProcessPlace, ProcessSnapshotFn};
 use super::kvec;
 use super::task::Task;
 use super::tracepoint::Probe;
@@ -63,6 +63,23 @@ impl Task {
     pub(crate) fn exe_path(&self, flags: Flags) -> Option<KVec<u8>> {
         // SAFETY: the task is live (`Task`'s invariant); the buffer is valid for `len` bytes.
         read_path(flags, |buf, len| unsafe { crate::shim::hone_task_exe_path(self.as_ptr(), buf, len) })
+    }
+
+    /// Its cgroup and namespaces; `None` if memory is short. Any context but a hard interrupt.
+    pub(crate) fn place(&self, flags: Flags) -> Option<ProcessPlace> {
+        let mut place = crate::shim::hone_task_place::default();
+        // SAFETY: the task is live (`Task`'s invariant), `place` is a valid place to write and
+        // the buffer is valid for `len` bytes.
+        let path = kvec::filled(PATH_MAX, flags, |buf, len| unsafe {
+            crate::shim::hone_task_place(self.as_ptr(), &mut place, buf, len).max(0)
+        })?;
+        Some(ProcessPlace {
+            cgroup_id: place.cgroup_id,
+            cgroup_path: kvec::exact(&path, flags)?,
+            nspid: place.nspid,
+            pidns: place.pidns,
+            netns: place.netns,
+        })
     }
 
     /// Up to `max` bytes of its arguments (NUL-separated), read from its memory, in an exactly

@@ -7,7 +7,7 @@
 use super::chain::Chain;
 use crate::hone::record::ProcessKind;
 #[cfg(hone_crate = "honeevent")]
-use crate::hone::record::ProcessRecord;
+use crate::hone::record::{Place, ProcessRecord};
 use kernel::prelude::*;
 #[cfg(any(hone_crate = "process_notify", hone_crate = "hone_notify"))]
 use kernel::sync::Arc;
@@ -34,6 +34,26 @@ pub(crate) struct ProcessEvent {
     pub(crate) path: Option<KVec<u8>>,
     /// Arguments, NUL-separated with a trailing NUL.
     pub(crate) argv: Option<KVec<u8>>,
+    /// Its cgroup and namespaces (not for a kernel thread or an exit).
+    pub(crate) place: Option<ProcessPlace>,
+}
+
+/// Where a process lives: its cgroup (v2) and namespaces (`hone::record::Place`).
+#[cfg_attr(
+    any(hone_crate = "process_notify", hone_crate = "hone_notify"),
+    allow(dead_code, reason = "made by process_notify, read by honeevent")
+)]
+pub(crate) struct ProcessPlace {
+    /// Id of its cgroup.
+    pub(crate) cgroup_id: u64,
+    /// Path of its cgroup from the hierarchy's root; empty if the kernel has no cgroups.
+    pub(crate) cgroup_path: KVec<u8>,
+    /// Its tgid in its own pid namespace.
+    pub(crate) nspid: i32,
+    /// Inode number of its pid namespace.
+    pub(crate) pidns: u32,
+    /// Inode number of its network namespace.
+    pub(crate) netns: u32,
 }
 
 impl ProcessEvent {
@@ -48,6 +68,13 @@ impl ProcessEvent {
             egid: self.egid,
             path: self.path.as_deref(),
             argv: self.argv.as_deref(),
+            place: self.place.as_ref().map(|p| Place {
+                cgroup_id: p.cgroup_id,
+                cgroup_path: &p.cgroup_path,
+                nspid: p.nspid,
+                pidns: p.pidns,
+                netns: p.netns,
+            }),
         }
     }
 }

@@ -225,6 +225,15 @@ def parse_text(data):
                 rec["argv"] = [unescape(a) for a in args[:-1].split(b" ")] if args else []
             elif tail:
                 raise ValueError(f"unexpected tail in {line!r}")
+        elif tag == "CGNS":
+            f = rest.split(b" ", 5)
+            rec.update(pid=int(f[0]), cgroup=int(f[1]), nspid=int(f[2]), pidns=int(f[3]), netns=int(f[4]))
+            tail = f[5] if len(f) > 5 else b""
+            end = tail.rfind(b'" ')
+            if not tail.startswith(b'"') or end < 1 or b" " in tail[end + 2:]:
+                raise ValueError(f"bad place line {line!r}")
+            container = tail[end + 2:]
+            rec.update(cgroup_path=unescape(tail[1:end]), container=None if container == b"-" else container.decode())
         elif tag == "PAKT":
             f = rest.split(b" ")
             rec.update(dir=f[0].decode(), conn=int(f[1], 16), pid=int(f[2]), proto=f[3].decode(),
@@ -284,6 +293,24 @@ def dump(tools, data, *args):
     if p.returncode != 0:
         raise ValueError(f"hone-dump failed: {p.stderr.decode(errors='replace')}")
     return parse_text(p.stdout)
+
+
+CGROUP_ROOT = "/sys/fs/cgroup"
+
+
+def make_cgroup(path):
+    """Makes the cgroup v2 directory `path` (under CGROUP_ROOT, mounting cgroup2 there if it is not
+    yet); returns its id, the inode number of its directory."""
+    if not os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.procs")):
+        subprocess.run(["mount", "-t", "cgroup2", "cgroup2", CGROUP_ROOT], check=True)
+    os.makedirs(os.path.join(CGROUP_ROOT, path), exist_ok=True)
+    return os.stat(os.path.join(CGROUP_ROOT, path)).st_ino
+
+
+def join_cgroup(path):
+    """Moves the calling process into the cgroup at `path` (under CGROUP_ROOT)."""
+    with open(os.path.join(CGROUP_ROOT, path, "cgroup.procs"), "w") as f:
+        f.write("0")
 
 
 def dmesg():

@@ -19,7 +19,8 @@ import subprocess
 import sys
 import time
 
-from honetest import DeviceReader, dump, kernel_config, options, param, parse_text, pcapng_blocks, unescape
+from honetest import (CGROUP_ROOT, DeviceReader, dump, join_cgroup, kernel_config, make_cgroup, options, param,
+                      parse_text, pcapng_blocks, unescape)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 R = M = TOOLS = None
@@ -27,7 +28,6 @@ R = M = TOOLS = None
 A4, B4 = "10.77.0.1", "10.77.0.2"
 A6, B6 = "fd77::1", "fd77::2"
 # Each namespace's peers run in a cgroup named the way a container runtime names its own.
-CGROUP_ROOT = "/sys/fs/cgroup"
 CGROUPS = {"hone_a": "hone.slice/docker-" + "a1" * 32 + ".scope", "hone_b": "hone.slice/libpod-" + "b2" * 32 + ".scope"}
 # The namespace of each local address of the cases (the loopback cases run in hone_a).
 ADDRESS_NS = {A4: "hone_a", A6: "hone_a", "127.0.0.1": "hone_a", "::1": "hone_a", B4: "hone_b", B6: "hone_b"}
@@ -56,19 +56,11 @@ def setup_namespaces():
         sh("ip", "-n", ns, "addr", "add", f"{a4}/24", "dev", dev)
         sh("ip", "-n", ns, "-6", "addr", "add", f"{a6}/64", "dev", dev, "nodad")
         sh("ip", "-n", ns, "link", "set", dev, "up")
-    if not os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.procs")):
-        sh("mount", "-t", "cgroup2", "cgroup2", CGROUP_ROOT)
     for path in CGROUPS.values():
-        os.makedirs(os.path.join(CGROUP_ROOT, path), exist_ok=True)
+        make_cgroup(path)
     # Neighbour discovery before the first case, so no case starts with it.
     for family, addr in (("4", B4), ("6", B6)):
         finish(peer("hone_a", "udp-client", family, addr, 9, "unconnected"))
-
-
-def join_cgroup(path):
-    """Moves the calling process into the cgroup at `path` (under CGROUP_ROOT)."""
-    with open(os.path.join(CGROUP_ROOT, path, "cgroup.procs"), "w") as f:
-        f.write("0")
 
 
 def peer(ns, *args, wait_ready=False):

@@ -9,8 +9,8 @@ import struct
 import subprocess
 import time
 
-from honetest import (DeviceReader, Modules, dmesg, dump, fork_storm, kernel_config, kernel_reports,
-                      nodes_follow_udev_rule, options, param, parse_text, pcapng_blocks)
+from honetest import (CGROUP_ROOT, DeviceReader, Modules, dmesg, dump, fork_storm, join_cgroup, kernel_config,
+                      kernel_reports, make_cgroup, nodes_follow_udev_rule, options, param, parse_text, pcapng_blocks)
 
 R = M = TOOLS = None
 ME = os.getpid()
@@ -202,6 +202,157 @@ def test_live_events():
                 for b in pblocks) and len(pblocks) > 0)
 
 
+# Containers made the way runtimes make them: a cgroup v2 directory named as the runtime names
+# its own, then new pid, network and mount namespaces with /proc remounted (runc's clone flags,
+# through unshare), and a known program as the container's first process. The last is a host
+# process in a cgroup of its own: no container, the host's namespaces.
+CONTAINERS = {
+    "docker": ("hone.slice/docker-" + "c3" * 32 + ".scope", "docker:" + "c3" * 32),
+    "podman": ("machine.slice/libpod-" + "d4" * 32 + ".scope/container", "podman:" + "d4" * 32),
+    "nspawn": ("machine.slice/machine-hone\\x2dbox.scope/payload", "nspawn:hone-box"),
+    "host": ("hone.slice/tool.service", None),
+}
+UNSHARE = ["unshare", "--pid", "--net", "--mount", "--fork", "--mount-proc", "--"]
+
+
+def place_of(pid):
+    """What /proc says of a running process: (cgroup id, cgroup path, nspid, pidns, netns)."""
+    with open(f"/proc/{pid}/cgroup", "rb") as f:
+        path = next(line[3:].rstrip(b"\n") for line in f if line.startswith(b"0::"))
+    with open(f"/proc/{pid}/status") as f:
+        nspid = int(next(line for line in f if line.startswith("NSpid:")).split()[-1])
+    ns = lambda kind: os.stat(f"/proc/{pid}/ns/{kind}").st_ino
+    return (os.stat(CGROUP_ROOT + path.decode()).st_ino, path, nspid, ns("pid"), ns("net"))
+
+
+def children_of(pid):
+    """The pids of the running children of `pid` (the test kernel has no /proc/<pid>/task/*/children)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                # After the command name in parentheses: state, then the parent's pid.
+                if int(f.read().rsplit(b")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry))
+        except (OSError, IndexError, ValueError):
+            pass
+    return found
+
+
+def start_container(cgroup, program):
+    """Starts `program` as the first process of a container in `cgroup`; returns the unshare
+    process and the program's pid on the host, once it runs the program."""
+    outer = subprocess.Popen(UNSHARE + program, preexec_fn=lambda: join_cgroup(cgroup))
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        for inner in children_of(outer.pid):
+            try:
+                if os.readlink(f"/proc/{inner}/exe") == program[0]:
+                    return outer, inner
+            except OSError:
+                pass
+        time.sleep(0.02)
+    raise RuntimeError(f"the container's first process did not start: {program}")
+
+
+def test_containers():
+    """Each process record's place (cgroup, nspid, namespaces, container) against /proc."""
+    ids = {name: make_cgroup(cgroup) for name, (cgroup, _) in CONTAINERS.items()}
+    text = DeviceReader("/dev/honet")
+    pcap = DeviceReader("/dev/hone", blocking=True)
+    try:
+        time.sleep(0.3)
+        host = place_of(ME)
+        truth = run_containers(ids, host)
+        for rd in (text, pcap):
+            rd.wait_quiet(1.0)
+    finally:
+        t, p = text.close(), pcap.close()
+    check_containers(t, p, ids, host, truth)
+    for name, (cgroup, _) in CONTAINERS.items():
+        try:
+            os.rmdir(os.path.join(CGROUP_ROOT, cgroup))
+        except OSError:
+            pass
+
+
+def run_containers(ids, host):
+    """Runs a known program in each of CONTAINERS; returns, by pid, what the records of its place
+    must say, its container and the case's name."""
+    truth = {}
+    for name, (cgroup, container) in CONTAINERS.items():
+        if container is None:
+            proc = subprocess.Popen(["/usr/bin/sleep", "2"], preexec_fn=lambda: join_cgroup(cgroup))
+            time.sleep(0.5)
+            truth[proc.pid] = (place_of(proc.pid), None, name)
+            procs = [proc]
+        else:
+            outer, inner = start_container(cgroup, ["/usr/bin/sleep", "2"])
+            truth[inner] = (place_of(inner), container, name)
+            # unshare itself exec'd on the host, in the host's namespaces, before it made new ones.
+            truth[outer.pid] = ((ids[name], b"/" + cgroup.encode(), outer.pid, host[3], host[4]), container, name + " (unshare)")
+            procs = [outer]
+        for proc in procs:
+            proc.wait()
+    return truth
+
+
+def check_containers(t, p, ids, host, truth):
+    """Checks the text stream `t` and the PCAP-NG stream `p` against the truth of run_containers."""
+    try:
+        streams = {"/dev/honet": parse_text(t), "/dev/hone": dump(TOOLS, p)}
+    except ValueError as e:
+        R.check("container streams parse", False, str(e))
+        return
+    inner_pids = {pid for pid, (_, c, case) in truth.items() if c and "unshare" not in case}
+    for pid, (want, container, case) in truth.items():
+        R.check(f"{case}: /proc says its process is where the case put it",
+                want[1] == b"/" + CONTAINERS[case.split()[0]][0].encode() and want[0] == ids[case.split()[0]]
+                and (pid not in inner_pids or (want[2] == 1 and want[3] != host[3] and want[4] != host[4])), str(want))
+        for stream, recs in streams.items():
+            procs = [r for r in recs if r.get("pid") == pid and r["tag"] in ("FORK", "EXEC")]
+            places = [r for r in recs if r.get("pid") == pid and r["tag"] == "CGNS"]
+            got = [(r["cgroup"], r["cgroup_path"], r["nspid"], r["pidns"], r["netns"]) for r in places]
+            # A container's first process is forked where it lives; the others are forked where
+            # the test lives and join their cgroup before they exec.
+            forked = want if pid in inner_pids else (host[0], host[1], pid, host[3], host[4])
+            R.check(f"{stream}: {case}: a place line follows its process's fork and exec, "
+                    "with the cgroup, NSpid and namespaces of /proc",
+                    [r["tag"] for r in procs] == ["FORK", "EXEC"] and got == [forked, want], f"pid {pid}: {got} vs {forked}, {want}")
+            R.check(f"{stream}: {case}: its exec's container is {container}",
+                    places and places[-1]["container"] == container, str(places[-1:]))
+    blocks = pcapng_blocks(p)
+    pid_of = lambda body: struct.unpack_from("<i", body)[0]
+    for pid in sorted(inner_pids):
+        every = [dict(options(b[1][12:])) for b in blocks if b[0] == 0x101 and pid_of(b[1]) == pid]
+        opts = [o for o in every if o.get(2) != b"\xff\xff\xff\xff"]  # its fork and exec; an exit has no place
+        runtime, cid = truth[pid][1].split(":", 1)
+        want = truth[pid][0]
+        R.check(f"/dev/hone: {truth[pid][2]}: its process blocks carry the place as options 257 to 263",
+                len(opts) == 2 and all(o.get(257) == struct.pack("<Q", want[0]) and o.get(258) == want[1]
+                                       and o.get(259) == struct.pack("<i", want[2])
+                                       and o.get(260) == struct.pack("<I", want[3])
+                                       and o.get(261) == struct.pack("<I", want[4])
+                                       and o.get(262) == runtime.encode() and o.get(263) == cid.encode()
+                                       for o in opts) and len(every) == 3, str(every))
+    for pid in sorted(inner_pids):
+        container = truth[pid][1]
+        short = container[:container.index(":") + 13]
+        kept = dump(TOOLS, p, "--container", short)
+        pids = {r["pid"] for r in kept if "pid" in r}
+        outer = next(q for q, (_, c, case) in truth.items() if c == container and q != pid)
+        R.check(f"hone-dump --container {short} keeps that container's processes and nothing else",
+                pids == {pid, outer}, str(pids))
+    for name, (cgroup, _) in CONTAINERS.items():
+        kept = dump(TOOLS, p, "-g", str(ids[name]))
+        pids = {r["pid"] for r in kept if "pid" in r}
+        R.check(f"hone-dump -g keeps the processes of cgroup {cgroup}",
+                pids and pids <= set(truth) and all(CONTAINERS[truth[q][2].split()[0]][0] == cgroup for q in pids),
+                str(pids))
+
+
 def test_snapshot():
     rd = DeviceReader("/dev/honet")
     rd.wait_quiet(1.0)
@@ -332,5 +483,5 @@ def test_kernel_log():
     R.check("kernel log has no WARNING, BUG, Oops, lockdep or kmemleak report", not bad, "\n".join(bad[:40]))
 
 
-TESTS = [test_load_and_params, test_bad_params, test_live_events, test_snapshot, test_nonblocking,
+TESTS = [test_load_and_params, test_bad_params, test_live_events, test_containers, test_snapshot, test_nonblocking,
          test_loss_under_fork_storm]

@@ -16,6 +16,7 @@ extern crate std;
 pub mod cursor;
 pub mod ioctl;
 pub mod attribution;
+pub mod container;
 pub mod ip;
 pub mod params;
 pub mod pcapng;

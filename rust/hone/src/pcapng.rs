@@ -15,6 +15,8 @@ use super::cursor::{Cursor, Full};
 use super::params::HostId;
 #[cfg(not(hone_kernel))]
 use super::record::Owner;
+#[cfg(not(hone_kernel))]
+use super::record::Place;
 use super::record::{Comm, Counts, PacketRecord, ProcessKind, ProcessRecord, SocketRecord};
 use super::text;
 
@@ -67,6 +69,21 @@ pub mod process_opt {
     pub const EUID: u16 = 6;
     /// Effective group id.
     pub const EGID: u16 = 7;
+    /// Hone's additions, after the original's (8 and 9 were user and group names, never
+    /// written on Linux): the id of the process's cgroup (v2), u64.
+    pub const CGROUP_ID: u16 = 257;
+    /// Path of that cgroup from the root of the hierarchy.
+    pub const CGROUP_PATH: u16 = 258;
+    /// Its process id in its own pid namespace, u32.
+    pub const NSPID: u16 = 259;
+    /// Inode number of its pid namespace, u32.
+    pub const PIDNS: u16 = 260;
+    /// Inode number of its network namespace, u32.
+    pub const NETNS: u16 = 261;
+    /// The runtime of the container its cgroup names ([`Runtime::name`](crate::container::Runtime::name)).
+    pub const CONTAINER_RUNTIME: u16 = 262;
+    /// The id of that container.
+    pub const CONTAINER_ID: u16 = 263;
 }
 
 /// What goes into a Section Header Block.
@@ -181,7 +198,9 @@ pub fn interface_description(c: &mut Cursor<'_>, snaplen: u32) -> Result<(), Ful
     })
 }
 
-/// Process Event Block (0x101).
+/// Process Event Block (0x101): the original's options (2 to 7), then, when the process's
+/// place is known, 257 to 261 and, when its cgroup names a container, 262 and 263
+/// ([`process_opt`]).
 pub fn process_block(c: &mut Cursor<'_>, rec: &ProcessRecord<'_>, ts_us: u64) -> Result<(), Full> {
     block(c, PROCESS_BLOCK, |c| {
         c.u32(rec.pid as u32)?;
@@ -204,6 +223,17 @@ pub fn process_block(c: &mut Cursor<'_>, rec: &ProcessRecord<'_>, ts_us: u64) ->
         }
         if let (Some(argv), false) = (rec.argv, rec.kind == ProcessKind::Kthread) {
             option(c, process_opt::ARGV, argv)?;
+        }
+        if let Some(place) = &rec.place {
+            option_u64(c, process_opt::CGROUP_ID, place.cgroup_id)?;
+            option(c, process_opt::CGROUP_PATH, place.cgroup_path)?;
+            option_u32(c, process_opt::NSPID, place.nspid as u32)?;
+            option_u32(c, process_opt::PIDNS, place.pidns)?;
+            option_u32(c, process_opt::NETNS, place.netns)?;
+            if let Some(container) = place.container() {
+                option(c, process_opt::CONTAINER_RUNTIME, container.runtime.name().as_bytes())?;
+                option(c, process_opt::CONTAINER_ID, container.id())?;
+            }
         }
         end_of_options(c)
     })
@@ -614,7 +644,10 @@ pub fn decode_process(body: &[u8], endian: Endian) -> Result<(ProcessRecord<'_>,
         egid: 0,
         path: None,
         argv: None,
+        place: None,
     };
+    let mut place = Place { cgroup_id: 0, cgroup_path: b"", nspid: 0, pidns: 0, netns: 0 };
+    let mut placed = false;
     for opt in Options::new(&body[12..], endian) {
         let (code, value) = opt?;
         match code {
@@ -632,8 +665,17 @@ pub fn decode_process(body: &[u8], endian: Endian) -> Result<(ProcessRecord<'_>,
             process_opt::EGID => rec.egid = endian.u32(value)?,
             process_opt::PATH => rec.path = Some(value),
             process_opt::ARGV => rec.argv = Some(value),
-            _ => {}
+            process_opt::CGROUP_ID => place.cgroup_id = endian.u64(value)?,
+            process_opt::CGROUP_PATH => place.cgroup_path = value,
+            process_opt::NSPID => place.nspid = endian.u32(value)? as i32,
+            process_opt::PIDNS => place.pidns = endian.u32(value)?,
+            process_opt::NETNS => place.netns = endian.u32(value)?,
+            _ => continue,
         }
+        placed |= (process_opt::CGROUP_ID..=process_opt::NETNS).contains(&code);
+    }
+    if placed {
+        rec.place = Some(place);
     }
     if rec.kind == ProcessKind::Kthread {
         if let Some(p) = rec.path {
@@ -677,7 +719,7 @@ mod tests {
 
     #[test]
     fn process_block_sizes_follow_the_spec() {
-        let exit = ProcessRecord { kind: ProcessKind::Exit, pid: 7, ppid: 1, euid: 0, egid: 0, path: None, argv: None };
+        let exit = ProcessRecord { kind: ProcessKind::Exit, pid: 7, ppid: 1, euid: 0, egid: 0, path: None, argv: None, place: None };
         assert_eq!(encode(|c| process_block(c, &exit, 0)).len(), 60);
         let exec = ProcessRecord {
             kind: ProcessKind::Exec,
@@ -689,6 +731,29 @@ mod tests {
         assert_eq!(b.len(), 104);
         // EXEC carries no event option: the first option is ppid.
         assert_eq!(&b[20..22], &5u16.to_ne_bytes());
+    }
+
+    #[test]
+    fn a_place_adds_options_after_the_originals() {
+        let id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let path = std::format!("/machine.slice/libpod-{id}.scope/container");
+        let place = Place { cgroup_id: 0x1_0000_0042, cgroup_path: path.as_bytes(), nspid: 1, pidns: 4026532290, netns: 4026532293 };
+        let exec = ProcessRecord { kind: ProcessKind::Exec, pid: 9, ppid: 1, euid: 0, egid: 0, path: Some(b"/bin/sh"), argv: None, place: Some(place) };
+        let b = encode(|c| process_block(c, &exec, 0));
+        let (blk, _) = split_block(&b, Endian::NATIVE).unwrap();
+        let opts: std::vec::Vec<_> = Options::new(&blk.body[12..], Endian::NATIVE).map(Result::unwrap).collect();
+        let codes: std::vec::Vec<u16> = opts.iter().map(|o| o.0).collect();
+        assert_eq!(codes, [5, 6, 7, 3, 257, 258, 259, 260, 261, 262, 263]);
+        assert_eq!(opts[4].1, 0x1_0000_0042u64.to_ne_bytes());
+        assert_eq!(opts[5].1, path.as_bytes());
+        assert_eq!(opts[9].1, b"podman");
+        assert_eq!(opts[10].1, id.as_bytes());
+        assert_eq!(decode_process(blk.body, Endian::NATIVE).unwrap().0, exec);
+        // Outside a container there is no container option.
+        let host = ProcessRecord { place: Some(Place { cgroup_path: b"/init.scope", ..place }), ..exec };
+        let b = encode(|c| process_block(c, &host, 0));
+        let (blk, _) = split_block(&b, Endian::NATIVE).unwrap();
+        assert_eq!(Options::new(&blk.body[12..], Endian::NATIVE).map(|o| o.unwrap().0).last(), Some(261));
     }
 
     #[test]
@@ -709,7 +774,7 @@ mod tests {
 
     #[test]
     fn truncated_and_bad_lengths_are_errors() {
-        let exit = ProcessRecord { kind: ProcessKind::Exit, pid: 7, ppid: 1, euid: 0, egid: 0, path: None, argv: None };
+        let exit = ProcessRecord { kind: ProcessKind::Exit, pid: 7, ppid: 1, euid: 0, egid: 0, path: None, argv: None, place: None };
         let b = encode(|c| process_block(c, &exit, 0));
         for cut in 0..b.len() {
             assert!(split_block(&b[..cut], Endian::NATIVE).is_err());
@@ -835,9 +900,13 @@ mod tests {
             kind in kind(), pid in any::<i32>(), ppid in any::<i32>(), euid in any::<u32>(), egid in any::<u32>(),
             path in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..300)),
             argv in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..300)),
+            place in proptest::option::of((any::<u64>(), proptest::collection::vec(any::<u8>(), 0..300), any::<i32>(), any::<u32>(), any::<u32>())),
             ts in any::<u64>(),
         ) {
-            let rec = ProcessRecord { kind, pid, ppid, euid, egid, path: path.as_deref(), argv: argv.as_deref() };
+            let place = place.as_ref().map(|(cgroup_id, path, nspid, pidns, netns)| {
+                Place { cgroup_id: *cgroup_id, cgroup_path: path, nspid: *nspid, pidns: *pidns, netns: *netns }
+            });
+            let rec = ProcessRecord { kind, pid, ppid, euid, egid, path: path.as_deref(), argv: argv.as_deref(), place };
             let b = encode(|c| process_block(c, &rec, ts));
             prop_assert_eq!(b.len() % 4, 0);
             let (blk, n) = split_block(&b, Endian::NATIVE).unwrap();

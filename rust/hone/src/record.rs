@@ -63,6 +63,33 @@ pub struct ProcessRecord<'a> {
     pub path: Option<&'a [u8]>,
     /// Arguments, each followed by a NUL byte, as in the process's memory.
     pub argv: Option<&'a [u8]>,
+    /// Its cgroup and namespaces; known for a process that forked or exec'd.
+    pub place: Option<Place<'a>>,
+}
+
+/// Where a process lives: its cgroup (v2) and its namespaces, as `/proc/<pid>` shows them to
+/// the host.
+#[cfg(any(not(hone_kernel), hone_crate = "honeevent"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place<'a> {
+    /// Id of its cgroup: the inode number of the cgroup's directory in the cgroup2 file system.
+    pub cgroup_id: u64,
+    /// That cgroup's path from the root of the hierarchy (the `0::` line of `/proc/<pid>/cgroup`).
+    pub cgroup_path: &'a [u8],
+    /// Its process id as its own pid namespace sees it (the last `NSpid` of `/proc/<pid>/status`).
+    pub nspid: i32,
+    /// Inode number of its pid namespace (`/proc/<pid>/ns/pid`).
+    pub pidns: u32,
+    /// Inode number of its network namespace (`/proc/<pid>/ns/net`).
+    pub netns: u32,
+}
+
+#[cfg(any(not(hone_kernel), hone_crate = "honeevent"))]
+impl Place<'_> {
+    /// The container its cgroup's path names, if any.
+    pub fn container(&self) -> Option<super::container::Container> {
+        super::container::of_cgroup(self.cgroup_path)
+    }
 }
 
 /// Event classes, which are counted separately (delivered, dropped).

@@ -10,7 +10,7 @@
 use super::cursor::{Cursor, Full};
 use super::params::HostId;
 use super::ip::{self, Addrs, Summary};
-use super::record::{Class, Counts, PacketRecord, ProcessKind, ProcessRecord, SocketRecord};
+use super::record::{Class, Counts, PacketRecord, Place, ProcessKind, ProcessRecord, SocketRecord};
 
 fn escaped(c: &mut Cursor<'_>, bytes: &[u8], escape_space: bool) -> Result<(), Full> {
     for &b in bytes {
@@ -49,8 +49,47 @@ pub fn head(c: &mut Cursor<'_>, open_ns: u64, boot_wall_ns: u64, hostid: &HostId
 }
 
 /// A process record: `<ts> FORK|EXEC|EXIT|KTHD pid ppid euid egid`, then ` [name]` for a kernel
-/// thread or ` "path" arg arg ` when the path is known.
+/// thread or ` "path" arg arg ` when the path is known; then, when its place is known, a second
+/// line ([`place`]).
 pub fn process(c: &mut Cursor<'_>, ts_ns: u64, rec: &ProcessRecord<'_>) -> Result<(), Full> {
+    process_line(c, ts_ns, rec)?;
+    match &rec.place {
+        Some(place) => self::place(c, ts_ns, rec.pid, place),
+        None => Ok(()),
+    }
+}
+
+/// Where a process lives, a line of its own that follows its process line (so that the
+/// original's lines keep their fields):
+/// `<ts> CGNS pid cgroup-id nspid pidns netns "cgroup path" runtime:id`, the container `-`
+/// when its cgroup names none, the path escaped as an executable's.
+pub fn place(c: &mut Cursor<'_>, ts_ns: u64, pid: i32, place: &Place<'_>) -> Result<(), Full> {
+    c.seconds_ns(ts_ns)?;
+    c.put(b" CGNS ")?;
+    c.dec_signed(i64::from(pid))?;
+    c.byte(b' ')?;
+    c.dec(place.cgroup_id)?;
+    c.byte(b' ')?;
+    c.dec_signed(i64::from(place.nspid))?;
+    for ns in [place.pidns, place.netns] {
+        c.byte(b' ')?;
+        c.dec(u64::from(ns))?;
+    }
+    c.put(b" \"")?;
+    escaped(c, place.cgroup_path, false)?;
+    c.put(b"\" ")?;
+    match place.container() {
+        Some(container) => {
+            c.put(container.runtime.name().as_bytes())?;
+            c.byte(b':')?;
+            escaped(c, container.id(), true)?;
+        }
+        None => c.byte(b'-')?,
+    }
+    c.byte(b'\n')
+}
+
+fn process_line(c: &mut Cursor<'_>, ts_ns: u64, rec: &ProcessRecord<'_>) -> Result<(), Full> {
     c.seconds_ns(ts_ns)?;
     c.byte(b' ')?;
     c.put(rec.kind.tag())?;
@@ -266,12 +305,13 @@ mod tests {
             egid: 1000,
             path: Some(b"/usr/bin/curl"),
             argv: Some(b"curl\0-s\0http://example.com/\0"),
+            place: None,
         };
         assert_eq!(
             render(|c| process(c, 951_000_530_911, &exec)),
             "951.000530911 EXEC 2345 2300 1000 1000 \"/usr/bin/curl\" curl -s http://example.com/ \n"
         );
-        let kthd = ProcessRecord { kind: ProcessKind::Kthread, pid: 2, ppid: 0, euid: 0, egid: 0, path: Some(b"kthreadd"), argv: None };
+        let kthd = ProcessRecord { kind: ProcessKind::Kthread, pid: 2, ppid: 0, euid: 0, egid: 0, path: Some(b"kthreadd"), argv: None, place: None };
         assert_eq!(render(|c| process(c, 4_000_000, &kthd)), "0.004000000 KTHD 2 0 0 0 [kthreadd]\n");
         let exit = ProcessRecord { kind: ProcessKind::Exit, path: None, argv: None, ..exec };
         assert_eq!(render(|c| process(c, 952_500_000_000, &exit)), "952.500000000 EXIT 2345 2300 1000 1000\n");
@@ -326,10 +366,40 @@ mod tests {
             egid: 0,
             path: Some(b"/tmp/a \"b\"\\c"),
             argv: Some("x y\0z\nw\0ü\0".as_bytes()),
+            place: None,
         };
         assert_eq!(
             render(|c| process(c, 0, &rec)),
             "0.000000000 EXEC 1 0 -1 0 \"/tmp/a \\x22b\\x22\\x5cc\" x\\x20y z\\x0aw ü \n"
+        );
+    }
+
+    #[test]
+    fn a_process_place_follows_its_line() {
+        let id = "3f2a9c0d5e8b7a6f1c4d2e0b9a8f7e6d5c4b3a291807f6e5d4c3b2a19087f6e5";
+        let path = std::format!("/system.slice/docker-{id}.scope");
+        let place = Place { cgroup_id: 7341, cgroup_path: path.as_bytes(), nspid: 1, pidns: 4026532290, netns: 4026532293 };
+        let exec = ProcessRecord {
+            kind: ProcessKind::Exec,
+            pid: 2345,
+            ppid: 2300,
+            euid: 0,
+            egid: 0,
+            path: Some(b"/usr/sbin/nginx"),
+            argv: Some(b"nginx\0"),
+            place: Some(place),
+        };
+        assert_eq!(
+            render(|c| process(c, 951_000_530_911, &exec)),
+            std::format!(
+                "951.000530911 EXEC 2345 2300 0 0 \"/usr/sbin/nginx\" nginx \n\
+                 951.000530911 CGNS 2345 7341 1 4026532290 4026532293 \"{path}\" docker:{id}\n"
+            )
+        );
+        let host = Place { cgroup_path: b"/user.slice/a b\"c", ..place };
+        assert_eq!(
+            render(|c| super::place(c, 0, 7, &host)),
+            "0.000000000 CGNS 7 7341 1 4026532290 4026532293 \"/user.slice/a b\\x22c\" -\n"
         );
     }
 
@@ -351,7 +421,7 @@ mod tests {
         fn arguments_survive_escaping(args in proptest::collection::vec(proptest::collection::vec(1u8..=255, 1..20), 1..6)) {
             let mut argv = Vec::new();
             for a in &args { argv.extend_from_slice(a); argv.push(0); }
-            let rec = ProcessRecord { kind: ProcessKind::Exec, pid: 1, ppid: 1, euid: 0, egid: 0, path: Some(b"/p"), argv: Some(&argv) };
+            let rec = ProcessRecord { kind: ProcessKind::Exec, pid: 1, ppid: 1, euid: 0, egid: 0, path: Some(b"/p"), argv: Some(&argv), place: None };
             let mut buf = std::vec![0u8; 8192];
             let mut c = Cursor::new(&mut buf);
             process(&mut c, 0, &rec).unwrap();

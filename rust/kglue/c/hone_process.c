@@ -5,16 +5,20 @@
  */
 
 #include <linux/binfmts.h>
+#include <linux/cgroup.h>
 #include <linux/dcache.h>
 #include <linux/err.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/nsproxy.h>
+#include <linux/pid_namespace.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <net/net_namespace.h>
 
 #include "hone_process.h"
 
@@ -115,5 +119,39 @@ int hone_task_argv(struct task_struct *task, char *buf, int len)
 	if (n > 0)
 		n = access_process_vm(task, start, buf, n, FOLL_FORCE);
 	mmput(mm);
+	return n;
+}
+
+static_assert(sizeof(struct hone_task_place) == 24, "hone_task_place layout is shared with Rust");
+
+int hone_task_place(struct task_struct *task, struct hone_task_place *place, char *buf, int len)
+{
+	struct pid_namespace *pidns;
+	int n = -EOPNOTSUPP;
+
+	memset(place, 0, sizeof(*place));
+	rcu_read_lock();
+	pidns = task_active_pid_ns(task);
+	if (pidns) {
+		place->nspid = task_tgid_nr_ns(task, pidns);
+		place->pidns = pidns->ns.inum;
+	}
+#ifdef CONFIG_CGROUPS
+	{
+		/* RCU keeps the css_set, its cgroup and the cgroup's kernfs node. */
+		struct cgroup *cgrp = task_dfl_cgroup(task);
+
+		place->cgroup_id = cgroup_id(cgrp);
+		n = cgroup_path(cgrp, buf, len);
+	}
+#endif
+	rcu_read_unlock();
+	/* The nsproxy is the task's to change; alloc_lock keeps it while it is read. */
+	task_lock(task);
+	if (task->nsproxy)
+		place->netns = task->nsproxy->net_ns->ns.inum;
+	task_unlock(task);
+	if (n >= len)
+		n = len - 1;
 	return n;
 }

@@ -31,4 +31,23 @@ void hone_task_put(struct task_struct *task);
 int hone_task_exe_path(struct task_struct *task, char *buf, int len);
 int hone_task_argv(struct task_struct *task, char *buf, int len);
 
+/*
+ * Where a process lives, as /proc/<pid> shows it to the host: its cgroup (v2) and namespaces.
+ * An id the task no longer has (it is leaving its namespaces) is 0.
+ */
+struct hone_task_place {
+	u64 cgroup_id;		/* kernfs id of its cgroup: the inode number of its directory */
+	s32 nspid;		/* its tgid in its own pid namespace (the last NSpid) */
+	u32 pidns;		/* inode number of /proc/<pid>/ns/pid */
+	u32 netns;		/* inode number of /proc/<pid>/ns/net */
+	u32 reserved;
+};
+
+/*
+ * Fills place and writes the path of task's cgroup from the hierarchy's root at the start of
+ * buf (cut to len - 1 bytes); the path's length, or -errno if the kernel has no cgroups. Any
+ * context but a hard interrupt; takes the task's alloc_lock.
+ */
+int hone_task_place(struct task_struct *task, struct hone_task_place *place, char *buf, int len);
+
 #endif

@@ -8,7 +8,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let (mode, capture) = data.split_first().unwrap_or((&0, data));
-    let filter = if mode & 2 != 0 { Filter::new(Some(1), Some("init".into()), Some(0x10)) } else { Filter::default() };
+    let filter = if mode & 2 != 0 { Filter::new(Some(1), Some("init".into()), Some(0x10), Some(1), Some("docker:0123456789ab".into())) } else { Filter::default() };
     let mut printer = Printer::new(mode & 1 != 0, filter);
     let _ = dump(capture, &mut printer, &mut std::io::sink());
 });

@@ -11,7 +11,7 @@ use hone::pcapng::{
     packet_block, packet_process_info, process_block, section_header, section_statistics, split_block, Endian, SectionInfo,
     SectionStats,
 };
-use hone::record::{Basis, Comm, Counts, Owner, PacketRecord, ProcessKind, ProcessRecord, SocketRecord};
+use hone::record::{Basis, Comm, Counts, Owner, PacketRecord, Place, ProcessKind, ProcessRecord, SocketRecord};
 use hone::text;
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
@@ -51,12 +51,17 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
             let kind = ProcessKind::from_code(u.int_in_range(1..=4)?).unwrap();
             let path = if u.arbitrary()? { Some(bytes(u, 600)?) } else { None };
             let argv = if u.arbitrary()? { Some(bytes(u, 600)?) } else { None };
-            let rec = ProcessRecord { kind, pid: u.arbitrary()?, ppid: u.arbitrary()?, euid: u.arbitrary()?, egid: u.arbitrary()?, path, argv };
+            let place = if u.arbitrary()? {
+                Some(Place { cgroup_id: u.arbitrary()?, cgroup_path: bytes(u, 600)?, nspid: u.arbitrary()?, pidns: u.arbitrary()?, netns: u.arbitrary()? })
+            } else {
+                None
+            };
+            let rec = ProcessRecord { kind, pid: u.arbitrary()?, ppid: u.arbitrary()?, euid: u.arbitrary()?, egid: u.arbitrary()?, path, argv, place };
             if let Some(b) = encode(&mut buf, size, |c| process_block(c, &rec, ts)) {
                 let (blk, n) = split_block(b, Endian::NATIVE).expect("a process block splits");
                 assert_eq!(n, b.len());
                 let (back, back_ts) = decode_process(blk.body, Endian::NATIVE).expect("a process block decodes");
-                assert_eq!((back.kind, back.pid, back.ppid, back.euid, back.egid, back_ts), (rec.kind, rec.pid, rec.ppid, rec.euid, rec.egid, ts));
+                assert_eq!((back.kind, back.pid, back.ppid, back.euid, back.egid, back.place, back_ts), (rec.kind, rec.pid, rec.ppid, rec.euid, rec.egid, rec.place, ts));
             }
             let _ = text::process(&mut Cursor::new(&mut line[..size]), ts, &rec);
         }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! hone-dump's decoder: turns a Hone PCAP-NG capture into `/dev/honet` text records or JSON,
-//! optionally filtered by pid, process name or connection (the `hone-dump` binary is a thin
+//! optionally filtered by pid, process name, connection, cgroup or container (the `hone-dump` binary is a thin
 //! front end; the fuzz targets in `fuzz/` drive [`dump`] directly).
 //!
 //! A capture file holds wall-clock timestamps only, so every section starts with
@@ -10,6 +10,7 @@
 //! nanoseconds. Interface Statistics Blocks
 //! written where a reader lost events become `LOST` lines with the counts of that gap.
 
+use hone::container::{Container, Runtime};
 use hone::cursor::Cursor;
 use hone::params::{Guid, HostId};
 use hone::pcapng::{self, Endian};
@@ -190,6 +191,39 @@ fn comment_comm(comment: &str) -> Comm {
     text::unescape_field(field.as_bytes(), &mut out).map(Comm::new).unwrap_or_default()
 }
 
+/// What the process records so far said of each pid, for the records that name only a pid.
+#[derive(Default)]
+struct Processes(HashMap<i32, Known>);
+
+/// What is known of one process.
+#[derive(Default)]
+struct Known {
+    /// Its executable's file name, or a kernel thread's name.
+    name: Option<Vec<u8>>,
+    /// Its cgroup's id.
+    cgroup: Option<u64>,
+    /// The container its cgroup names.
+    container: Option<Container>,
+}
+
+impl Processes {
+    fn learn(&mut self, rec: &Record<'_>) {
+        let Record::Process(p, _) = rec else { return };
+        let known = self.0.entry(p.pid).or_default();
+        if let Some(path) = p.path {
+            known.name = Some(base_name(path).to_vec());
+        }
+        if let Some(place) = &p.place {
+            known.cgroup = Some(place.cgroup_id);
+            known.container = place.container();
+        }
+    }
+
+    fn of(&self, pid: Option<i64>) -> Option<&Known> {
+        self.0.get(&i32::try_from(pid?).ok()?)
+    }
+}
+
 /// Which records to print.
 #[derive(Default)]
 pub struct Filter {
@@ -199,45 +233,59 @@ pub struct Filter {
     pub name: Option<String>,
     /// Keep only this connection id's records.
     pub conn: Option<u32>,
-    /// Keep only the packets of sockets opened in the cgroup with this id.
+    /// Keep only the records of processes in the cgroup with this id, and the packets of sockets
+    /// opened in it.
     pub cgroup: Option<u64>,
-    /// Process names seen so far, by pid (the last path's file name, or a kernel thread's name).
-    names: HashMap<i32, Vec<u8>>,
+    /// Keep only the records of processes in this container: `[runtime:]id`, the id whole or
+    /// its first 12 or more digits.
+    pub container: Option<String>,
 }
 
 fn base_name(path: &[u8]) -> &[u8] {
     path.rsplit(|&b| b == b'/').next().unwrap_or(path)
 }
 
+/// Whether `want` (`[runtime:]id`, an id cut to 12 or more digits) names `container`.
+fn names_container(want: &str, container: &Container) -> bool {
+    let (runtime, id) = match want.split_once(':') {
+        Some((runtime, id)) => (Runtime::from_name(runtime.as_bytes()), id),
+        None => (Some(container.runtime), want),
+    };
+    let full = container.id();
+    let hex_id = full.len() == 64 && full.iter().all(u8::is_ascii_hexdigit);
+    runtime == Some(container.runtime) && (full == id.as_bytes() || (hex_id && id.len() >= 12 && full.starts_with(id.as_bytes())))
+}
+
 impl Filter {
     /// Keeps the records that match every criterion given (`None`: any).
-    pub fn new(pid: Option<i64>, name: Option<String>, conn: Option<u32>, cgroup: Option<u64>) -> Self {
-        Filter { pid, name, conn, cgroup, names: HashMap::new() }
+    pub fn new(pid: Option<i64>, name: Option<String>, conn: Option<u32>, cgroup: Option<u64>, container: Option<String>) -> Self {
+        Filter { pid, name, conn, cgroup, container }
     }
 
-    fn learn(&mut self, rec: &Record<'_>) {
-        if let Record::Process(p, _) = rec {
-            if let Some(path) = p.path {
-                self.names.insert(p.pid, base_name(path).to_vec());
-            }
-        }
-    }
-
-    fn keeps(&self, rec: &Record<'_>) -> bool {
-        type Fields<'r> = (Option<i64>, Option<u32>, Option<&'r [u8]>, Option<u64>);
-        let (pid, conn, comm, cgroup): Fields<'_> = match rec {
+    fn keeps(&self, rec: &Record<'_>, processes: &Processes) -> bool {
+        type Fields<'r> = (Option<i64>, Option<u32>, Option<&'r [u8]>, Option<u64>, Option<Container>);
+        let (pid, conn, comm, cgroup, container): Fields<'_> = match rec {
             Record::Head(_) | Record::Lost(..) => return true,
-            Record::Process(p, _) => (Some(i64::from(p.pid)), None, None, None),
-            Record::Socket(s, _) => (Some(i64::from(s.owner.pid)), Some(s.conn), None, None),
-            Record::Packet(p, _, _) => {
-                (p.pid.map(i64::from), p.conn, Some(p.comm.as_bytes()).filter(|c| !c.is_empty()), p.cgroup)
+            Record::Process(p, _) => {
+                (Some(i64::from(p.pid)), None, None, p.place.map(|pl| pl.cgroup_id), p.place.and_then(|pl| pl.container()))
             }
+            Record::Socket(s, _) => (Some(i64::from(s.owner.pid)), Some(s.conn), None, None, None),
+            Record::Packet(p, _, _) => (p.pid.map(i64::from), p.conn, Some(p.comm.as_bytes()).filter(|c| !c.is_empty()), p.cgroup, None),
         };
-        let name = comm.or_else(|| pid.and_then(|p| i32::try_from(p).ok()).and_then(|p| self.names.get(&p)).map(|n| &n[..]));
+        let known = processes.of(pid);
+        let name = comm.or_else(|| known.and_then(|k| k.name.as_deref()));
+        // A packet is in the cgroup of its socket (where the kernel keeps it), a record of a
+        // process or socket in the process's.
+        let cgroup = match rec {
+            Record::Packet(..) => cgroup,
+            _ => cgroup.or_else(|| known.and_then(|k| k.cgroup)),
+        };
+        let container = container.or_else(|| known.and_then(|k| k.container));
         self.pid.is_none_or(|want| pid == Some(want))
             && self.conn.is_none_or(|want| conn == Some(want))
             && self.name.as_deref().is_none_or(|want| name == Some(want.as_bytes()))
             && self.cgroup.is_none_or(|want| cgroup == Some(want))
+            && self.container.as_deref().is_none_or(|want| container.is_some_and(|c| names_container(want, &c)))
     }
 }
 
@@ -282,6 +330,24 @@ struct ProcessJson {
     gid: u32,
     path: Option<String>,
     argv: Option<Vec<String>>,
+    cgroup: Option<u64>,
+    cgroup_path: Option<String>,
+    nspid: Option<i32>,
+    pidns: Option<u32>,
+    netns: Option<u32>,
+    container: Option<ContainerJson>,
+}
+
+#[derive(Serialize)]
+struct ContainerJson {
+    runtime: &'static str,
+    id: String,
+}
+
+impl From<Container> for ContainerJson {
+    fn from(c: Container) -> Self {
+        ContainerJson { runtime: c.runtime.name(), id: lossy(c.id()) }
+    }
 }
 
 #[derive(Serialize)]
@@ -306,6 +372,7 @@ struct PacketJson {
     via: Option<&'static str>,
     netns: Option<u32>,
     cgroup: Option<u64>,
+    container: Option<ContainerJson>,
     len: u32,
     caplen: usize,
     summary: String,
@@ -321,7 +388,8 @@ struct LostJson {
     packet: u64,
 }
 
-fn json_line(rec: &Record<'_>) -> Result<String, String> {
+/// `rec` as a JSON object; a packet names the container `processes` know its process to be in.
+fn json_line(rec: &Record<'_>, processes: &Processes) -> Result<String, String> {
     let line = match rec {
         Record::Head(hostid) => {
             let hostid = match hostid {
@@ -353,6 +421,12 @@ fn json_line(rec: &Record<'_>) -> Result<String, String> {
                 gid: p.egid,
                 path: p.path.map(lossy),
                 argv,
+                cgroup: p.place.map(|pl| pl.cgroup_id),
+                cgroup_path: p.place.map(|pl| lossy(pl.cgroup_path)),
+                nspid: p.place.map(|pl| pl.nspid),
+                pidns: p.place.map(|pl| pl.pidns),
+                netns: p.place.map(|pl| pl.netns),
+                container: p.place.and_then(|pl| pl.container()).map(ContainerJson::from),
             })
         }
         Record::Socket(s, ts) => serde_json::to_string(&SocketJson {
@@ -377,6 +451,7 @@ fn json_line(rec: &Record<'_>) -> Result<String, String> {
                 via: p.basis.map(Basis::token),
                 netns: p.netns,
                 cgroup: p.cgroup,
+                container: processes.of(p.pid.map(i64::from)).and_then(|k| k.container).map(ContainerJson::from),
                 len: p.len,
                 caplen: data.len(),
                 summary: lossy(&buf[..n]),
@@ -397,22 +472,23 @@ fn json_line(rec: &Record<'_>) -> Result<String, String> {
 pub struct Printer {
     json: bool,
     filter: Filter,
+    processes: Processes,
     line: Vec<u8>,
 }
 
 impl Printer {
     /// Prints text records, or JSON objects, that `filter` keeps.
     pub fn new(json: bool, filter: Filter) -> Self {
-        Printer { json, filter, line: vec![0u8; 1 << 20] }
+        Printer { json, filter, processes: Processes::default(), line: vec![0u8; 1 << 20] }
     }
 
     fn print(&mut self, rec: &Record<'_>, out: &mut impl Write) -> Result<(), DumpError> {
-        self.filter.learn(rec);
-        if !self.filter.keeps(rec) {
+        self.processes.learn(rec);
+        if !self.filter.keeps(rec, &self.processes) {
             return Ok(());
         }
         if self.json {
-            let mut l = json_line(rec).map_err(DumpError::Record)?;
+            let mut l = json_line(rec, &self.processes).map_err(DumpError::Record)?;
             l.push('\n');
             out.write_all(l.as_bytes()).map_err(DumpError::Output)
         } else {
@@ -471,7 +547,11 @@ mod tests {
         assert_eq!(env!("CARGO_PKG_VERSION"), hone::VERSION);
     }
     use hone::pcapng::SectionInfo;
-    use hone::record::ProcessKind;
+    use hone::record::{Place, ProcessKind};
+
+    const CONTAINER: &str = "3f2a9c0d5e8b7a6f1c4d2e0b9a8f7e6d5c4b3a291807f6e5d4c3b2a19087f6e5";
+    const DOCKER_SCOPE: &str =
+        "/system.slice/docker-3f2a9c0d5e8b7a6f1c4d2e0b9a8f7e6d5c4b3a291807f6e5d4c3b2a19087f6e5.scope";
 
     fn capture() -> (Vec<u8>, Vec<usize>) {
         let mut buf = vec![0u8; 8192];
@@ -491,6 +571,7 @@ mod tests {
             egid: 100,
             path: Some(b"/bin/a b"),
             argv: Some(b"a b\0-x\0"),
+            place: Some(Place { cgroup_id: 77, cgroup_path: DOCKER_SCOPE.as_bytes(), nspid: 1, pidns: 4026532290, netns: 4026532293 }),
         };
         pcapng::process_block(&mut c, &exec, 1_700_000_000_123_456).unwrap();
         ends.push(c.len());
@@ -546,7 +627,7 @@ mod tests {
     #[test]
     fn filters_and_json() {
         let by_name = run(false, Filter { name: Some("a b".into()), ..Default::default() });
-        assert_eq!(by_name.lines().count(), 6, "{by_name}");
+        assert_eq!(by_name.lines().count(), 7, "{by_name}");
         assert_eq!(run(false, Filter { name: Some("nope".into()), ..Default::default() }).lines().count(), 3);
         assert_eq!(run(false, Filter { conn: Some(0x1234), ..Default::default() }).lines().count(), 5);
         assert_eq!(run(false, Filter { pid: Some(7), ..Default::default() }).lines().count(), 3);
@@ -555,16 +636,37 @@ mod tests {
         assert_eq!(by_cgroup.lines().filter(|l| l.contains(" PAKT ")).count(), 1, "{by_cgroup}");
         assert_eq!(by_cgroup.lines().count(), 4, "{by_cgroup}");
         assert_eq!(run(false, Filter { cgroup: Some(6), ..Default::default() }).lines().count(), 3);
+        // The process is in cgroup 77: its records and its socket's, not the packet of a socket
+        // the kernel says was opened elsewhere.
+        let by_process_cgroup = run(false, Filter { cgroup: Some(77), ..Default::default() });
+        assert_eq!(by_process_cgroup.lines().count(), 6, "{by_process_cgroup}");
+        assert_eq!(by_process_cgroup.lines().filter(|l| l.contains(" PAKT ")).count(), 0);
+        // Its container: every record of the process, its socket and its packet.
+        for want in [CONTAINER, "docker:3f2a9c0d5e8b", "3f2a9c0d5e8b7a6f"] {
+            let by_container = run(false, Filter { container: Some(want.into()), ..Default::default() });
+            assert_eq!(by_container.lines().count(), 7, "{want}: {by_container}");
+        }
+        for other in ["3f2a9c0d5e8", "podman:3f2a9c0d5e8b", "nope:3f2a9c0d5e8b", "4f2a9c0d5e8b"] {
+            assert_eq!(run(false, Filter { container: Some(other.into()), ..Default::default() }).lines().count(), 3, "{other}");
+        }
         let json = run(true, Filter::default());
         let lines: Vec<&str> = json.lines().collect();
         assert_eq!(lines[0], "{\"type\":\"HEAD\",\"hostid\":\"{0fa1b2c3-d4e5-f607-1829-3a4b5c6d7e8f}\"}");
         assert_eq!(
             lines[1],
-            "{\"ts\":1700000000.123456000,\"type\":\"EXEC\",\"pid\":42,\"ppid\":1,\"uid\":1000,\"gid\":100,\
-             \"path\":\"/bin/a b\",\"argv\":[\"a b\",\"-x\"]}"
+            format!("{{\"ts\":1700000000.123456000,\"type\":\"EXEC\",\"pid\":42,\"ppid\":1,\"uid\":1000,\"gid\":100,\
+             \"path\":\"/bin/a b\",\"argv\":[\"a b\",\"-x\"],\"cgroup\":77,\"cgroup_path\":\"{DOCKER_SCOPE}\",\
+             \"nspid\":1,\"pidns\":4026532290,\"netns\":4026532293,\"container\":{{\"runtime\":\"docker\",\"id\":\"{CONTAINER}\"}}}}")
         );
         assert!(lines[3].contains("\"summary\":\"UDPv4 127.0.0.1:12345 -> 127.0.0.1:53\""), "{}", lines[3]);
-        assert!(lines[3].contains("\"pid\":42,\"comm\":null,\"via\":\"owner\",\"netns\":4026531840,\"cgroup\":5,"), "{}", lines[3]);
+        assert!(
+            lines[3].contains(&format!(
+                "\"pid\":42,\"comm\":null,\"via\":\"owner\",\"netns\":4026531840,\"cgroup\":5,\
+                 \"container\":{{\"runtime\":\"docker\",\"id\":\"{CONTAINER}\"}},"
+            )),
+            "{}",
+            lines[3]
+        );
         assert_eq!(lines[4], "{\"ts\":1700000001.000000000,\"type\":\"LOST\",\"process\":5,\"socket\":0,\"packet\":2}");
         for l in &lines {
             serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{l}: {e}"));
@@ -577,8 +679,9 @@ mod tests {
             egid: 0,
             path: Some(b"q\"\\\n\xff"),
             argv: Some(b"\0"),
+            place: None,
         };
-        let line = json_line(&Record::Process(odd, 5)).unwrap();
+        let line = json_line(&Record::Process(odd, 5), &Processes::default()).unwrap();
         assert!(line.starts_with("{\"ts\":0.000000005,"), "every digit of the time: {line}");
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["path"], "q\"\\\n\u{fffd}");
@@ -592,12 +695,14 @@ mod tests {
         dump(&data, &mut printer(false, Filter::default()), &mut out).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "0.000000000 HEAD 0.000000000 {0fa1b2c3-d4e5-f607-1829-3a4b5c6d7e8f}\n\
+            format!(
+            "0.000000000 HEAD 0.000000000 {{0fa1b2c3-d4e5-f607-1829-3a4b5c6d7e8f}}\n\
              1700000000.123456000 EXEC 42 1 1000 100 \"/bin/a b\" a\\x20b -x \n\
+             1700000000.123456000 CGNS 42 77 1 4026532290 4026532293 \"{DOCKER_SCOPE}\" docker:{CONTAINER}\n\
              1700000000.200000000 SOCK O 42 -1 -1 -1 00001234\n\
              1700000000.300000123 PAKT O 00001234 42 UDPv4 127.0.0.1:12345 -> 127.0.0.1:53 28\n\
              1700000001.000000000 LOST 5 0 2\n\
-             1700000002.000000000 LOST 2 1 0\n"
+             1700000002.000000000 LOST 2 1 0\n")
         );
     }
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! hone-dump: prints a Hone PCAP-NG capture (from `/dev/hone`, a file or stdin) as the text
-//! records of `/dev/honet`, or as JSON, optionally filtered by pid, process name, connection or
-//! the cgroup of a packet's socket.
+//! records of `/dev/honet`, or as JSON, optionally filtered by pid, process name, connection,
+//! cgroup or container.
 
 use clap::Parser;
 use hone_dump::{dump, DumpError, Filter, Printer};
@@ -38,10 +38,16 @@ struct Args {
     /// Keep only the records of this connection id (hex, as printed).
     #[arg(short = 'c', long = "conn", value_name = "ID", value_parser = parse_conn)]
     conn: Option<u32>,
-    /// Keep only the packets of sockets opened in this cgroup: its id, the inode number of its
-    /// directory under /sys/fs/cgroup (`stat -c %i /sys/fs/cgroup/system.slice/x.service`).
+    /// Keep only the records of processes in this cgroup and the packets of sockets opened in it:
+    /// its id, the inode number of its directory under /sys/fs/cgroup (`stat -c %i
+    /// /sys/fs/cgroup/system.slice/x.service`), as CGNS lines print it.
     #[arg(short = 'g', long = "cgroup", value_name = "ID")]
     cgroup: Option<u64>,
+    /// Keep only the records of processes in this container, and their sockets and packets: its
+    /// id as CGNS lines print it (`docker:3f2a…`), with or without the runtime, whole or its
+    /// first 12 digits or more as `docker ps` shows them; an nspawn machine by its name.
+    #[arg(long = "container", value_name = "ID")]
+    container: Option<String>,
 }
 
 fn parse_conn(s: &str) -> Result<u32, String> {
@@ -58,7 +64,7 @@ fn main() -> ExitCode {
         }
         Some(p) => std::fs::read(p).map(|d| data = d).map(|_| 0).map_err(|e| format!("cannot read {}: {e}", p.display())),
     };
-    let filter = Filter::new(args.pid, args.name.clone(), args.conn, args.cgroup);
+    let filter = Filter::new(args.pid, args.name.clone(), args.conn, args.cgroup, args.container.clone());
     let mut printer = Printer::new(args.json, filter);
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
