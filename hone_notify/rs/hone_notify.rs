@@ -30,7 +30,9 @@ use kernel::sync::{Arc, ArcBorrow, Mutex};
 #[allow(unreachable_pub)]
 mod hone {
     pub mod attribution;
+    pub mod container;
     pub mod ip;
+    pub mod process_containers;
     pub mod record;
     pub mod socktab;
 }
@@ -64,8 +66,10 @@ pub mod shim {
 }
 
 use hone::attribution::{EchoSlot, EchoTable, PacketFacts, Sender, SocketFacts, Tables};
-use hone::record::{Class, Owner, SocketRecord, CLASSES};
-use hone::socktab::{Slot, SocketSlot, SocketTable, Writer};
+use hone::container;
+use hone::process_containers::{ContainerSlot, ContainersWriter, PidSlot, ProcessContainers};
+use hone::record::{Class, Owner, ProcessKind, SocketRecord, CLASSES};
+use hone::socktab::{SocketSlot, SocketTable, Writer};
 use kglue::chains;
 use kglue::clock::mono_ns;
 use kglue::hone_event::{HoneChain, HoneEvent, HoneStats, PacketEvent, SocketEvent};
@@ -98,6 +102,7 @@ struct Correlator {
 impl Subscriber<Arc<ProcessEvent>> for Correlator {
     fn notify(&self, event: &Arc<ProcessEvent>) {
         self.state.count(Class::Process);
+        self.state.learn_place(event);
         HoneChain::publish(&HoneEvent::Process(event.clone()));
     }
 }
@@ -235,6 +240,12 @@ const SOCKET_SLOTS: usize = 32768;
 /// Slots of the echo table: up to 224 ping sockets waiting for replies at once.
 const ECHO_SLOTS: usize = 256;
 
+/// Slots of the table of processes in containers: up to 14,336 at once (16 bytes each, 256 KiB).
+const PID_SLOTS: usize = 16384;
+
+/// Slots of the table of their containers: up to 896 containers (80 bytes each, 80 KiB).
+const CONTAINER_SLOTS: usize = 1024;
+
 /// The correlation state: the tables the rules of `hone::attribution` consult, published for
 /// the module's exported functions and shared with its subscriptions upstream, which it holds
 /// while it has subscribers (a reference cycle, which the last one to leave ends, or else the
@@ -254,6 +265,12 @@ struct Correlation {
     echoes: EchoTable<KVVec<EchoSlot>>,
     #[pin]
     echoes_writer: IrqSpinLock<Writer>,
+    /// The container of each process in one, from the process events, for its packets.
+    containers: ProcessContainers<KVVec<PidSlot>, KVVec<ContainerSlot>>,
+    #[pin]
+    containers_writer: IrqSpinLock<ContainersWriter>,
+    /// Processes in containers the full tables could not keep: their packets name no container.
+    unplaced: AtomicU64,
     /// Monotonic time the module was loaded, in ns.
     start_ns: u64,
     /// Events received, by class (`Class as usize`).
@@ -267,6 +284,8 @@ struct Correlation {
 impl Tables for Correlation {
     type SocketSlots = KVVec<SocketSlot>;
     type EchoSlots = KVVec<EchoSlot>;
+    type PidSlots = KVVec<PidSlot>;
+    type ContainerSlots = KVVec<ContainerSlot>;
 
     fn sockets(&self) -> &SocketTable<KVVec<SocketSlot>> {
         &self.sockets
@@ -283,6 +302,14 @@ impl Tables for Correlation {
     fn change_echoes<R>(&self, change: impl FnOnce(&mut Writer) -> R) -> R {
         change(&mut self.echoes_writer.lock())
     }
+
+    fn containers(&self) -> &ProcessContainers<KVVec<PidSlot>, KVVec<ContainerSlot>> {
+        &self.containers
+    }
+
+    fn change_containers<R>(&self, change: impl FnOnce(&mut ContainersWriter) -> R) -> R {
+        change(&mut self.containers_writer.lock())
+    }
 }
 
 impl Correlation {
@@ -292,6 +319,20 @@ impl Correlation {
 
     fn lose(&self, class: Class) {
         self.lost[class as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Remembers the container a process event says its process is in (or that it is in none,
+    /// or gone), for its packets.
+    fn learn_place(&self, event: &ProcessEvent) {
+        match (event.kind, &event.place) {
+            (ProcessKind::Exit, _) => self.exited(event.pid),
+            (_, Some(place)) => {
+                if !self.placed(event.pid, container::of_cgroup(&place.cgroup_path).as_ref()) {
+                    self.unplaced.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            _ => {}
+        }
     }
 
     fn publish_socket(&self, ts_ns: u64, record: SocketRecord) {
@@ -347,6 +388,7 @@ impl NotifyExports for Correlation {
     /// first, until it returns false.
     fn snapshot(state: ArcBorrow<'_, Correlation>, hand: &dyn Fn(&HoneEvent) -> bool) -> Result {
         chains::process_snapshot(|process, task| {
+            state.learn_place(process);
             if !hand(&HoneEvent::Process(process.clone())) {
                 return false;
             }
@@ -384,18 +426,21 @@ struct HoneNotifyModule {
     state: Publication<Correlation>,
 }
 
+/// `n` empty table slots, in memory that may be virtually contiguous only.
+fn empty_slots<T: Default>(n: usize) -> Result<KVVec<T>> {
+    let mut slots = KVVec::with_capacity(n, GFP_KERNEL)?;
+    for _ in 0..n {
+        slots.push(T::default(), GFP_KERNEL)?;
+    }
+    Ok(slots)
+}
+
 impl kernel::Module for HoneNotifyModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let mut slots = KVVec::with_capacity(SOCKET_SLOTS, GFP_KERNEL)?;
-        for _ in 0..SOCKET_SLOTS {
-            slots.push(Slot::default(), GFP_KERNEL)?;
-        }
-        let (sockets, sockets_writer) = SocketTable::new(slots).ok_or(EINVAL)?;
-        let mut slots = KVVec::with_capacity(ECHO_SLOTS, GFP_KERNEL)?;
-        for _ in 0..ECHO_SLOTS {
-            slots.push(Slot::default(), GFP_KERNEL)?;
-        }
-        let (echoes, echoes_writer) = EchoTable::new(slots).ok_or(EINVAL)?;
+        let (sockets, sockets_writer) = SocketTable::new(empty_slots(SOCKET_SLOTS)?).ok_or(EINVAL)?;
+        let (echoes, echoes_writer) = EchoTable::new(empty_slots(ECHO_SLOTS)?).ok_or(EINVAL)?;
+        let (containers, containers_writer) =
+            ProcessContainers::new(empty_slots(PID_SLOTS)?, empty_slots(CONTAINER_SLOTS)?).ok_or(EINVAL)?;
         let state = Arc::pin_init(
             pin_init!(Correlation {
                 readers <- new_mutex!(Readers { count: 0, upstream: None }),
@@ -403,6 +448,9 @@ impl kernel::Module for HoneNotifyModule {
                 sockets_writer <- kernel::sync::lock::Lock::new(sockets_writer, kernel::c_str!("hone_sockets"), kernel::static_lock_class!()),
                 echoes,
                 echoes_writer <- kernel::sync::lock::Lock::new(echoes_writer, kernel::c_str!("hone_echoes"), kernel::static_lock_class!()),
+                containers,
+                containers_writer <- kernel::sync::lock::Lock::new(containers_writer, kernel::c_str!("hone_containers"), kernel::static_lock_class!()),
+                unplaced: AtomicU64::new(0),
                 start_ns: mono_ns(),
                 received: [const { AtomicU64::new(0) }; CLASSES],
                 lost: [const { AtomicU64::new(0) }; CLASSES],
@@ -435,5 +483,9 @@ impl Drop for HoneNotifyModule {
             l[1].load(Ordering::Relaxed),
             l[2].load(Ordering::Relaxed)
         );
+        let unplaced = self.state.unplaced.load(Ordering::Relaxed);
+        if unplaced > 0 {
+            pr_warn!("{} processes in containers were not kept (tables full): their packets named no container\n", unplaced);
+        }
     }
 }

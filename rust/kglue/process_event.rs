@@ -41,7 +41,7 @@ pub(crate) struct ProcessEvent {
 /// Where a process lives: its cgroup (v2) and namespaces (`hone::record::Place`).
 #[cfg_attr(
     any(hone_crate = "process_notify", hone_crate = "hone_notify"),
-    allow(dead_code, reason = "made by process_notify, read by honeevent")
+    allow(dead_code, reason = "made by process_notify, its path read by hone_notify, all of it by honeevent")
 )]
 pub(crate) struct ProcessPlace {
     /// Id of its cgroup.

@@ -29,6 +29,8 @@ A4, B4 = "10.77.0.1", "10.77.0.2"
 A6, B6 = "fd77::1", "fd77::2"
 # Each namespace's peers run in a cgroup named the way a container runtime names its own.
 CGROUPS = {"hone_a": "hone.slice/docker-" + "a1" * 32 + ".scope", "hone_b": "hone.slice/libpod-" + "b2" * 32 + ".scope"}
+# The container those names make each namespace's peers part of.
+CONTAINER_OF = {"hone_a": "docker:" + "a1" * 32, "hone_b": "podman:" + "b2" * 32}
 # The namespace of each local address of the cases (the loopback cases run in hone_a).
 ADDRESS_NS = {A4: "hone_a", A6: "hone_a", "127.0.0.1": "hone_a", "::1": "hone_a", B4: "hone_b", B6: "hone_b"}
 
@@ -134,14 +136,16 @@ def packets(blocks):
         via = BASIS.get(struct.unpack("<I", opts[259])[0], "?") if 259 in opts else None
         netns = struct.unpack("<I", opts[260])[0] if 260 in opts else None
         cgroup = struct.unpack("<Q", opts[261])[0] if 261 in opts else None
+        container = f"{opts[262].decode()}:{opts[263].decode()}" if 262 in opts and 263 in opts else None
         out.append({
             "ts": ((ts_hi << 32) | ts_lo) / 1e9, "inbound": inbound, "data": data, "caplen": caplen,
             "len": origlen, "conn": struct.unpack("<I", opts[257])[0] if 257 in opts else 0,
             "pid": struct.unpack("<I", opts[258])[0] if 258 in opts else 0,
             "src": src, "dst": dst, "proto": proto, "sport": sport, "dport": dport, "tcp": tflags, "icmp": icmp,
             "payload": payload, "local": (dst, dport) if inbound else (src, sport), "via": via,
-            "netns": netns, "cgroup": cgroup,
+            "netns": netns, "cgroup": cgroup, "container": container,
             "comment_via": next((f[4:] for f in comment.split(" ") if f.startswith("via=")), None),
+            "comment_container": next((f[10:] for f in comment.split(" ") if f.startswith("container=")), None),
         })
     return out
 
@@ -243,6 +247,15 @@ def check_namespaces_and_cgroups(pkts, every, data, windows):
     R.check(f"every packet of a socket names the cgroup the socket was opened in ({len(sockets)} packets; "
             + ("ids of /sys/fs/cgroup" if keeps else "this kernel keeps none: CONFIG_SOCK_CGROUP_DATA is off") + ")",
             sockets and not wrong_cg and not kernel, f"{cg_id}: {wrong_cg[:5]}; kernel sockets' {kernel[:5]}")
+    # Every peer lives in a container: each of its packets names it (the comment as docker ps
+    # shows it), whichever rule found the process; a packet with no process names none.
+    want = lambda p: CONTAINER_OF[ADDRESS_NS[p["local"][0]]] if p["pid"] else None
+    short = lambda c: c and c[:c.index(":") + 13]
+    wrong = [(p["src"], p["dst"], p["pid"], p["via"], p["container"], p["comment_container"]) for p in mine
+             if p["container"] != want(p) or p["comment_container"] != short(want(p))]
+    R.check(f"every attributed packet names its process's container ({sum(bool(p['pid']) for p in mine)} of "
+            f"{len(mine)} packets; options 262 and 263, and container= in the comment)",
+            any(p["container"] for p in mine) and not wrong, str(wrong[:5]))
     kept = [r for r in dump(TOOLS, data, "-g", str(cg_id["hone_b"])) if r["tag"] == "PAKT"]
     want = sum(p["cgroup"] == cg_id["hone_b"] for p in every)
     R.check(f"hone-dump -g keeps the packets of one cgroup ({want} of {len(every)})",

@@ -21,7 +21,9 @@
 //!
 //! A packet of a socket with no inode (the kernel's own) belongs to no process and no connection.
 
+use super::container::Container;
 use super::ip::Echo;
+use super::process_containers::{ContainerSlot, ContainersWriter, PidSlot, ProcessContainers};
 use super::record::{Basis, Comm, Owner, PacketRecord, SocketRecord};
 use super::socktab::{Slot, SocketInfo, SocketSlot, SocketTable, Table, Writer};
 use core::ops::Deref;
@@ -78,6 +80,8 @@ pub struct Attribution {
     pub basis: Option<Basis>,
     /// The cgroup its socket was opened in, when known.
     pub cgroup: Option<u64>,
+    /// The container its process is in, if any.
+    pub container: Option<Container>,
 }
 
 impl Attribution {
@@ -93,6 +97,7 @@ impl Attribution {
             comm: process.map(|p| p.comm).unwrap_or_default(),
             basis: Some(basis),
             cgroup: None,
+            container: None,
         }
     }
 
@@ -104,8 +109,8 @@ impl Attribution {
     /// The record of a packet with this attribution, seen by a hook of the network namespace
     /// `netns`.
     pub fn record(self, inbound: bool, netns: u32, len: u32) -> PacketRecord {
-        let Attribution { conn, pid, thread, comm, basis, cgroup } = self;
-        PacketRecord { inbound, conn, pid, thread, comm, basis, netns: Some(netns), cgroup, len }
+        let Attribution { conn, pid, thread, comm, basis, cgroup, container } = self;
+        PacketRecord { inbound, conn, pid, thread, comm, basis, netns: Some(netns), cgroup, container, len }
     }
 }
 
@@ -119,14 +124,19 @@ fn echo_key(e: &Echo) -> u64 {
     u64::from(e.v6) << 16 | u64::from(e.id)
 }
 
-/// The correlation state: a table of the sockets seen (connection id and current owner) and
-/// one of the echo requests of ping sockets, each changed through its writer, which the
-/// implementation keeps behind a lock. The provided methods are the rules that use them.
+/// The correlation state: a table of the sockets seen (connection id and current owner), one
+/// of the echo requests of ping sockets and those of the containers of processes, each changed
+/// through its writer, which the implementation keeps behind a lock. The provided methods are
+/// the rules that use them.
 pub trait Tables {
     /// The storage of the socket table.
     type SocketSlots: Deref<Target = [SocketSlot]>;
     /// The storage of the echo table.
     type EchoSlots: Deref<Target = [EchoSlot]>;
+    /// The storage of the table of processes in containers.
+    type PidSlots: Deref<Target = [PidSlot]>;
+    /// The storage of the table of their containers.
+    type ContainerSlots: Deref<Target = [ContainerSlot]>;
     /// The table of sockets.
     fn sockets(&self) -> &SocketTable<Self::SocketSlots>;
     /// Runs `change` with the socket table's writer, locked.
@@ -135,6 +145,32 @@ pub trait Tables {
     fn echoes(&self) -> &EchoTable<Self::EchoSlots>;
     /// Runs `change` with the echo table's writer, locked.
     fn change_echoes<R>(&self, change: impl FnOnce(&mut Writer) -> R) -> R;
+    /// The containers of processes.
+    fn containers(&self) -> &ProcessContainers<Self::PidSlots, Self::ContainerSlots>;
+    /// Runs `change` with the containers' writer, locked.
+    fn change_containers<R>(&self, change: impl FnOnce(&mut ContainersWriter) -> R) -> R;
+
+    /// Process `pid` forked or exec'd in `container` (or in none), as its process event says;
+    /// false if the tables are full, and its packets will name no container.
+    /// Most processes live outside containers: theirs take no lock.
+    fn placed(&self, pid: i32, container: Option<&Container>) -> bool {
+        if container.is_none() && self.containers().try_get(pid) == Some(None) {
+            return true;
+        }
+        self.change_containers(|w| self.containers().set(w, pid, container)).is_ok()
+    }
+
+    /// Process `pid` exited: its pid names no container any more.
+    fn exited(&self, pid: i32) {
+        self.placed(pid, None);
+    }
+
+    /// The container of process `pid`, looked up as [`Tables::socket_info`] looks up sockets.
+    fn container_of(&self, pid: u32) -> Option<Container> {
+        let pid = i32::try_from(pid).ok()?;
+        let containers = self.containers();
+        containers.try_get(pid).unwrap_or_else(|| self.change_containers(|w| containers.get_locked(w, pid)))
+    }
 
     /// What is known of the socket `key`: looked up without a lock, unless a change overlaps
     /// the lookup, which then waits for the writer instead of spinning.
@@ -190,10 +226,11 @@ pub trait Tables {
         self.change_sockets(|w| self.sockets().remove(w, sk.key()));
     }
 
-    /// Forgets every socket and echo request (when no change can be seen any more).
+    /// Forgets every socket, echo request and container (when no change can be seen any more).
     fn forget_all(&self) {
         self.change_sockets(|w| self.sockets().clear(w));
         self.change_echoes(|w| self.echoes().clear(w));
+        self.change_containers(|w| self.containers().clear(w));
     }
 
     /// Connection id and owner of `sk`; a socket seen for the first time (open before the first
@@ -241,33 +278,40 @@ pub trait Tables {
         self.socket_info(key)
     }
 
-    /// Who `packet` belongs to, by the rules of this module; remembers the echo requests of
-    /// ping sockets and tracks sockets seen for the first time.
+    /// Who `packet` belongs to, by the rules of this module, and the container of its process;
+    /// remembers the echo requests of ping sockets and tracks sockets seen for the first time.
     fn attribute(&self, packet: &impl PacketFacts) -> Attribution {
-        let inbound = packet.inbound();
-        let Some(sk) = packet.socket() else {
-            let reply = if inbound { packet.echo().filter(|e| e.reply) } else { None };
-            return match reply.and_then(|e| self.echo_reply_socket(&e)) {
-                Some(info) => Attribution::of(Some(info.conn), info.owner, Basis::Echo, None),
-                None => Attribution::default(),
-            };
-        };
-        if !inbound && sk.is_ping() {
-            if let Some(e) = packet.echo().filter(|e| !e.reply) {
-                self.echo_request(sk, &e);
-            }
-        }
-        let Some(info) = self.socket_of(sk) else { return Attribution::default() };
-        let by = if sk.is_listener() {
-            Attribution::of(Some(info.conn), info.owner, Basis::Listener, None)
-        } else {
-            match if inbound { None } else { packet.sender() } {
-                Some(s) => Attribution::of(Some(info.conn), Some(s.process), Basis::Sender, Some(s.thread)),
-                None => Attribution::of(Some(info.conn), info.owner, Basis::Owner, None),
-            }
-        };
-        by.in_cgroup(sk.cgroup_id())
+        let by = attribute_by_socket(self, packet);
+        Attribution { container: by.pid.and_then(|pid| self.container_of(pid)), ..by }
     }
+}
+
+/// Who `packet` belongs to by its socket, or by the echo request it answers: the rules of this
+/// module but the container.
+fn attribute_by_socket<T: Tables + ?Sized>(tables: &T, packet: &impl PacketFacts) -> Attribution {
+    let inbound = packet.inbound();
+    let Some(sk) = packet.socket() else {
+        let reply = if inbound { packet.echo().filter(|e| e.reply) } else { None };
+        return match reply.and_then(|e| tables.echo_reply_socket(&e)) {
+            Some(info) => Attribution::of(Some(info.conn), info.owner, Basis::Echo, None),
+            None => Attribution::default(),
+        };
+    };
+    if !inbound && sk.is_ping() {
+        if let Some(e) = packet.echo().filter(|e| !e.reply) {
+            tables.echo_request(sk, &e);
+        }
+    }
+    let Some(info) = tables.socket_of(sk) else { return Attribution::default() };
+    let by = if sk.is_listener() {
+        Attribution::of(Some(info.conn), info.owner, Basis::Listener, None)
+    } else {
+        match if inbound { None } else { packet.sender() } {
+            Some(s) => Attribution::of(Some(info.conn), Some(s.process), Basis::Sender, Some(s.thread)),
+            None => Attribution::of(Some(info.conn), info.owner, Basis::Owner, None),
+        }
+    };
+    by.in_cgroup(sk.cgroup_id())
 }
 
 #[cfg(test)]
@@ -284,19 +328,35 @@ mod tests {
         sockets_writer: Mutex<Writer>,
         echoes: EchoTable<Vec<EchoSlot>>,
         echoes_writer: Mutex<Writer>,
+        containers: ProcessContainers<Vec<PidSlot>, Vec<ContainerSlot>>,
+        containers_writer: Mutex<ContainersWriter>,
+    }
+
+    fn slots<T: Default>(n: usize) -> Vec<T> {
+        (0..n).map(|_| T::default()).collect()
     }
 
     impl HostTables {
         fn new(socket_slots: usize, echo_slots: usize) -> Self {
-            let (sockets, sw) = SocketTable::new((0..socket_slots).map(|_| Slot::default()).collect()).unwrap();
-            let (echoes, ew) = EchoTable::new((0..echo_slots).map(|_| Slot::default()).collect()).unwrap();
-            HostTables { sockets, sockets_writer: Mutex::new(sw), echoes, echoes_writer: Mutex::new(ew) }
+            let (sockets, sw) = SocketTable::new(slots(socket_slots)).unwrap();
+            let (echoes, ew) = EchoTable::new(slots(echo_slots)).unwrap();
+            let (containers, cw) = ProcessContainers::new(slots(64), slots(8)).unwrap();
+            HostTables {
+                sockets,
+                sockets_writer: Mutex::new(sw),
+                echoes,
+                echoes_writer: Mutex::new(ew),
+                containers,
+                containers_writer: Mutex::new(cw),
+            }
         }
     }
 
     impl Tables for HostTables {
         type SocketSlots = Vec<SocketSlot>;
         type EchoSlots = Vec<EchoSlot>;
+        type PidSlots = Vec<PidSlot>;
+        type ContainerSlots = Vec<ContainerSlot>;
         fn sockets(&self) -> &SocketTable<Vec<SocketSlot>> {
             &self.sockets
         }
@@ -308,6 +368,12 @@ mod tests {
         }
         fn change_echoes<R>(&self, change: impl FnOnce(&mut Writer) -> R) -> R {
             change(&mut self.echoes_writer.lock().unwrap())
+        }
+        fn containers(&self) -> &ProcessContainers<Vec<PidSlot>, Vec<ContainerSlot>> {
+            &self.containers
+        }
+        fn change_containers<R>(&self, change: impl FnOnce(&mut ContainersWriter) -> R) -> R {
+            change(&mut self.containers_writer.lock().unwrap())
         }
     }
 
@@ -381,7 +447,7 @@ mod tests {
     }
 
     fn by(pid: i32, conn: u32, basis: Basis, thread: Option<u32>) -> Attribution {
-        Attribution { conn: Some(conn), pid: Some(pid as u32), thread, comm: process(pid).comm, basis: Some(basis), cgroup: None }
+        Attribution { conn: Some(conn), pid: Some(pid as u32), thread, comm: process(pid).comm, basis: Some(basis), cgroup: None, container: None }
     }
 
     #[test]
@@ -406,6 +472,35 @@ mod tests {
         // The record takes the hook's namespace.
         let rec = t.attribute(&packet(true, Some(s), None)).record(true, 4026531840, 60);
         assert_eq!((rec.netns, rec.cgroup, rec.pid, rec.len), (Some(4026531840), Some(4242), Some(40), 60));
+    }
+
+    #[test]
+    fn packets_name_the_container_of_their_process() {
+        use crate::container::Runtime;
+        let t = HostTables::new(64, 8);
+        let web = Container::new(Runtime::Docker, &[b'a'; 64]).unwrap();
+        let s = sock(0x10, 501);
+        t.opened(&s, process(40));
+        assert!(t.placed(40, Some(&web)));
+        assert!(t.placed(41, None));
+        // Whichever rule finds the process, its container comes with it.
+        assert_eq!(t.attribute(&packet(true, Some(s), None)).container, Some(web));
+        assert_eq!(t.attribute(&packet(false, Some(s), Some(sender(40, 40)))).container, Some(web));
+        assert_eq!(t.attribute(&packet(false, Some(s), Some(sender(41, 41)))).container, None);
+        let ping = Sock { ping: true, ..sock(0x40, 900) };
+        t.opened(&ping, process(40));
+        let request = Echo { reply: false, v6: false, id: 9 };
+        t.attribute(&Packet { echo: Some(request), ..packet(false, Some(ping), Some(sender(40, 40))) });
+        let reply = Packet { echo: Some(Echo { reply: true, ..request }), ..packet(true, None, None) };
+        assert_eq!(t.attribute(&reply).container, Some(web));
+        // No process, no container; an exited process's pid names none.
+        assert_eq!(t.attribute(&packet(true, Some(sock(0x50, 0)), None)).container, None);
+        t.exited(40);
+        assert_eq!(t.attribute(&packet(true, Some(s), None)).container, None);
+        assert!(t.placed(40, Some(&web)));
+        t.forget_all();
+        assert_eq!(t.container_of(40), None);
+        assert_eq!(t.attribute(&packet(true, Some(s), None)).record(true, 1, 60).container, None);
     }
 
     #[test]

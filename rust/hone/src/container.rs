@@ -35,6 +35,7 @@ pub enum Runtime {
 
 impl Runtime {
     /// Its name in Hone's records: `docker`, `containerd`, `cri-o`, `podman`, `nspawn`.
+    #[cfg(any(not(hone_kernel), hone_crate = "honeevent"))]
     pub fn name(self) -> &'static str {
         match self {
             Runtime::Docker => "docker",
@@ -80,6 +81,15 @@ impl Container {
     /// Its id, as the runtime shows it (`docker ps --no-trunc`, `machinectl`).
     pub fn id(&self) -> &[u8] {
         &self.id[..usize::from(self.len)]
+    }
+
+    /// Its id as `docker ps` shows it: a runtime's 64 digits cut to 12, a machine's name whole.
+    #[cfg(any(not(hone_kernel), hone_crate = "honeevent"))]
+    pub fn short_id(&self) -> &[u8] {
+        match self.runtime {
+            Runtime::Nspawn => self.id(),
+            _ => &self.id()[..12.min(self.id().len())],
+        }
     }
 }
 

@@ -20,6 +20,7 @@ pub mod container;
 pub mod ip;
 pub mod params;
 pub mod pcapng;
+pub mod process_containers;
 pub mod process_info;
 pub mod record;
 pub mod ring;

@@ -11,6 +11,8 @@
 //! Process Info Block (Apple's extension, block type 0x80000001, EPB option 0x8001) that
 //! Wireshark 4.6 shows as `frame.darwin.process_info.pid` and `.pname`.
 
+#[cfg(not(hone_kernel))]
+use super::container::{Container, Runtime};
 use super::cursor::{Cursor, Full};
 use super::params::HostId;
 #[cfg(not(hone_kernel))]
@@ -46,6 +48,11 @@ pub const EPB_NETNS: u16 = 260;
 /// Enhanced Packet Block option: the id of the cgroup (v2) the packet's socket was opened in
 /// (u64).
 pub const EPB_CGROUP: u16 = 261;
+/// Enhanced Packet Block option: the runtime of the container the packet's process is in, as
+/// the process block's [`process_opt::CONTAINER_RUNTIME`].
+pub const EPB_CONTAINER_RUNTIME: u16 = 262;
+/// Enhanced Packet Block option: that container's id.
+pub const EPB_CONTAINER_ID: u16 = 263;
 /// SHB byte-order magic.
 pub const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
 /// LINKTYPE_RAW: packet data starts at the IPv4 or IPv6 header.
@@ -280,9 +287,10 @@ pub fn captured_len(len: u32, snaplen: u32) -> u32 {
     }
 }
 
-/// The `opt_comment` of a packet: `pid=<pid> comm=<name> via=<basis> conn=<connection id>`,
-/// each part present when known, the name escaped as in `/dev/honet`, the basis as
-/// [`Basis::token`] says; empty when nothing is known.
+/// The `opt_comment` of a packet:
+/// `pid=<pid> comm=<name> via=<basis> container=<runtime>:<id> conn=<connection id>`, each part
+/// present when known, the name escaped as in `/dev/honet`, the basis as [`Basis::token`] says,
+/// a runtime's 64-digit id cut to 12 as `docker ps` shows it; empty when nothing is known.
 pub fn packet_comment(c: &mut Cursor<'_>, rec: &PacketRecord) -> Result<(), Full> {
     if let Some(pid) = rec.pid {
         c.put(b"pid=")?;
@@ -295,6 +303,12 @@ pub fn packet_comment(c: &mut Cursor<'_>, rec: &PacketRecord) -> Result<(), Full
             c.put(b" via=")?;
             c.put(basis.token().as_bytes())?;
         }
+        if let Some(container) = &rec.container {
+            c.put(b" container=")?;
+            c.put(container.runtime.name().as_bytes())?;
+            c.byte(b':')?;
+            text::escape_ascii(c, container.short_id())?;
+        }
     }
     if let Some(conn) = rec.conn {
         if rec.pid.is_some() {
@@ -305,6 +319,10 @@ pub fn packet_comment(c: &mut Cursor<'_>, rec: &PacketRecord) -> Result<(), Full
     }
     Ok(())
 }
+
+/// Longest packet comment: a pid, a name of 16 bytes and a container's name of 64, each byte
+/// escaped as 4, the basis and the connection id.
+const MAX_COMMENT: usize = 512;
 
 /// Where a packet's captured bytes start in the Enhanced Packet Block of [`packet_block`]: after
 /// the type, length, interface, timestamp, captured and original lengths.
@@ -334,7 +352,7 @@ pub fn packet_block(
         let n = caplen as usize;
         fill(c.reserve(n)?)?;
         c.zeros(pad4(n))?;
-        let mut comment = [0u8; 128];
+        let mut comment = [0u8; MAX_COMMENT];
         let mut cc = Cursor::new(&mut comment);
         packet_comment(&mut cc, rec)?;
         let len = cc.len();
@@ -356,6 +374,10 @@ pub fn packet_block(
         }
         if let Some(cgroup) = rec.cgroup {
             option(c, EPB_CGROUP, &cgroup.to_ne_bytes())?;
+        }
+        if let Some(container) = &rec.container {
+            option(c, EPB_CONTAINER_RUNTIME, container.runtime.name().as_bytes())?;
+            option(c, EPB_CONTAINER_ID, container.id())?;
         }
         if let Some(index) = process_info {
             option_u32(c, EPB_PROCESS_INFO, index)?;
@@ -579,7 +601,8 @@ pub fn decode_packet(body: &[u8], endian: Endian) -> Result<(PacketRecord, u64, 
     let lo = endian.u32(body.get(8..).ok_or(DecodeError::Truncated)?)? as u64;
     let len = endian.u32(body.get(16..).ok_or(DecodeError::Truncated)?)?;
     let (data, opts) = epb_data_and_options(body, endian)?;
-    let mut rec = PacketRecord { inbound: false, conn: None, pid: None, thread: None, comm: Default::default(), basis: None, netns: None, cgroup: None, len };
+    let mut rec = PacketRecord { inbound: false, conn: None, pid: None, thread: None, comm: Default::default(), basis: None, netns: None, cgroup: None, container: None, len };
+    let (mut runtime, mut id) = (None, None);
     for opt in Options::new(opts, endian) {
         let (code, value) = opt?;
         match code {
@@ -588,10 +611,15 @@ pub fn decode_packet(body: &[u8], endian: Endian) -> Result<(PacketRecord, u64, 
             EPB_BASIS => rec.basis = super::record::Basis::from_code(endian.u32(value)?),
             EPB_NETNS => rec.netns = Some(endian.u32(value)?),
             EPB_CGROUP => rec.cgroup = Some(endian.u64(value)?),
+            EPB_CONTAINER_RUNTIME => runtime = Some(value),
+            EPB_CONTAINER_ID => id = Some(value),
             8 => rec.thread = Some(endian.u32(value.get(4..).ok_or(DecodeError::Truncated)?)?).filter(|&t| t != 0),
             2 => rec.inbound = endian.u32(value)? & 3 == 1,
             _ => {}
         }
+    }
+    if let (Some(runtime), Some(id)) = (runtime, id) {
+        rec.container = Container::new(Runtime::from_name(runtime).ok_or(DecodeError::BadValue)?, id);
     }
     Ok((rec, hi << 32 | lo, data))
 }
@@ -832,6 +860,7 @@ mod tests {
             basis: Some(Basis::Sender),
             netns: Some(4026531840),
             cgroup: Some(0x1_0000_0007),
+            container: None,
             len: 60,
         };
         let b = encode(|c| packet_block(c, &rec, None, 0, 60, |d| { d.fill(0xab); Ok(()) }));
@@ -844,8 +873,26 @@ mod tests {
         let mut tid = std::vec::Vec::from(1234u32.to_ne_bytes());
         tid.extend_from_slice(&1236u32.to_ne_bytes());
         assert!(opts.contains(&(8, &tid[..])));
+        // In a container: the comment names it as `docker ps` does, options 262 and 263 whole.
+        let id = b"3f2a9c0d5e8b7a6f1c4d2e0b9a8f7e6d5c4b3a291807f6e5d4c3b2a19087f6e5";
+        let docker = Container::new(Runtime::Docker, id).unwrap();
+        let boxed = PacketRecord { container: Some(docker), ..rec };
+        let b = encode(|c| packet_block(c, &boxed, None, 0, 60, |d| { d.fill(0xab); Ok(()) }));
+        let (blk, _) = split_block(&b, Endian::NATIVE).unwrap();
+        let opts: std::vec::Vec<_> = Options::new(&blk.body[80..], Endian::NATIVE).map(Result::unwrap).collect();
+        assert_eq!(opts[0], (1, &b"pid=1234 comm=curl via=sender container=docker:3f2a9c0d5e8b conn=000004a1"[..]));
+        assert!(opts.contains(&(EPB_CONTAINER_RUNTIME, &b"docker"[..])));
+        assert!(opts.contains(&(EPB_CONTAINER_ID, &id[..])));
+        assert_eq!(decode_packet(blk.body, Endian::NATIVE).unwrap().0.container, Some(docker));
+        // The longest comment fits: a name and a machine's name each of escaped bytes.
+        let machine = Container::new(Runtime::Nspawn, &[0xff; 64]).unwrap();
+        let worst = PacketRecord { pid: Some(u32::MAX), comm: crate::record::Comm::new(&[0xff; 16]), container: Some(machine), ..rec };
+        let mut big = [0u8; MAX_COMMENT];
+        let mut c = Cursor::new(&mut big);
+        packet_comment(&mut c, &worst).unwrap();
+        assert!(c.len() <= MAX_COMMENT);
         // Without socket or process: no comment, no ids, only the direction.
-        let bare = PacketRecord { conn: None, pid: None, thread: None, comm: Default::default(), basis: None, netns: None, cgroup: None, ..rec };
+        let bare = PacketRecord { conn: None, pid: None, thread: None, comm: Default::default(), basis: None, netns: None, cgroup: None, container: None, ..rec };
         let b = encode(|c| packet_block(c, &bare, None, 0, 60, |d| { d.fill(0); Ok(()) }));
         assert_eq!(b.len(), 28 + 60 + 8 + 4 + 4);
     }
@@ -877,12 +924,15 @@ mod tests {
             pid in proptest::option::of(any::<u32>()), thread in proptest::option::of(1u32..),
             comm in proptest::collection::vec(any::<u8>(), 0..20), basis in 0u32..6,
             netns in proptest::option::of(any::<u32>()), cgroup in proptest::option::of(any::<u64>()),
+            container in proptest::option::of((0usize..5, proptest::collection::vec(any::<u8>(), 1..=64))),
             data in proptest::collection::vec(any::<u8>(), 0..200), snaplen in 0u32..300, ts in any::<u64>(),
         ) {
             let thread = pid.and(thread);
             let comm = crate::record::Comm::new(&comm);
             let basis = pid.and(Basis::from_code(basis));
-            let rec = PacketRecord { inbound, conn, pid, thread, comm, basis, netns, cgroup, len: data.len() as u32 };
+            let runtimes = [Runtime::Docker, Runtime::Containerd, Runtime::Crio, Runtime::Podman, Runtime::Nspawn];
+            let container = container.and_then(|(r, id)| Container::new(runtimes[r], &id));
+            let rec = PacketRecord { inbound, conn, pid, thread, comm, basis, netns, cgroup, container, len: data.len() as u32 };
             let caplen = captured_len(rec.len, snaplen);
             let b = encode(|c| packet_block(c, &rec, None, ts, caplen, |d| { d.copy_from_slice(&data[..caplen as usize]); Ok(()) }));
             let (blk, n) = split_block(&b, Endian::NATIVE).unwrap();

@@ -130,7 +130,7 @@ mod tests {
     }
 
     fn record(pid: Option<u32>, name: usize) -> PacketRecord {
-        PacketRecord { inbound: false, conn: None, pid, thread: None, comm: Comm::new(NAMES[name]), basis: None, netns: None, cgroup: None, len: 20 }
+        PacketRecord { inbound: false, conn: None, pid, thread: None, comm: Comm::new(NAMES[name]), basis: None, netns: None, cgroup: None, container: None, len: 20 }
     }
 
     /// The name a block carries for `comm`.

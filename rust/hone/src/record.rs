@@ -239,6 +239,8 @@ pub struct PacketRecord {
     pub netns: Option<u32>,
     /// Id of the cgroup (v2) its socket was opened in, when the kernel keeps it.
     pub cgroup: Option<u64>,
+    /// The container its process is in, if any.
+    pub container: Option<super::container::Container>,
     /// Length of the whole packet from its network header.
     pub len: u32,
 }

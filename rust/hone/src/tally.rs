@@ -138,7 +138,7 @@ mod tests {
 
     fn stream(buf: &mut [u8]) -> usize {
         let mut c = Cursor::new(buf);
-        let rec = PacketRecord { inbound: true, conn: None, pid: None, thread: None, comm: Default::default(), basis: None, netns: None, cgroup: None, len: 3000 };
+        let rec = PacketRecord { inbound: true, conn: None, pid: None, thread: None, comm: Default::default(), basis: None, netns: None, cgroup: None, container: None, len: 3000 };
         for caplen in [20, 3000, 1] {
             pcapng::packet_block(&mut c, &rec, None, 1, caplen, |d| {
                 d.fill(0x45);

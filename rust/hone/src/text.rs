@@ -325,14 +325,14 @@ mod tests {
         let open = SocketRecord { closed: false, conn: 0x8f3a_2c40, owner };
         assert_eq!(render(|c| socket(c, 951_010_001_000, &open)), "951.010001000 SOCK O 2345 2300 1000 1000 8f3a2c40\n");
         let tcp = crate::ip::test_ipv4(6, [10, 0, 0, 5], [93, 184, 216, 34], &[0xc8, 0x22, 0, 80]);
-        let rec = PacketRecord { inbound: false, conn: Some(0x8f3a_2c40), pid: Some(2345), thread: None, comm: Default::default(), basis: None, netns: None, cgroup: None, len: 60 };
+        let rec = PacketRecord { inbound: false, conn: Some(0x8f3a_2c40), pid: Some(2345), thread: None, comm: Default::default(), basis: None, netns: None, cgroup: None, container: None, len: 60 };
         assert_eq!(
             render(|c| packet(c, 951_010_230_000, &rec, &tcp)),
             "951.010230000 PAKT O 8f3a2c40 2345 TCPv4 10.0.0.5:51234 -> 93.184.216.34:80 60\n"
         );
         let mut icmp = tcp.clone();
         icmp[9] = 1;
-        let rec = PacketRecord { inbound: true, conn: None, pid: None, thread: None, comm: Default::default(), basis: None, netns: None, cgroup: None, len: 84 };
+        let rec = PacketRecord { inbound: true, conn: None, pid: None, thread: None, comm: Default::default(), basis: None, netns: None, cgroup: None, container: None, len: 84 };
         assert_eq!(
             render(|c| packet(c, 951_100_000_000, &rec, &icmp)),
             "951.100000000 PAKT I 00000000 0 1 10.0.0.5 -> 93.184.216.34 84\n"
@@ -347,12 +347,12 @@ mod tests {
         udp6[26..28].copy_from_slice(&[0x0d, 0xb8]);
         udp6[39] = 0x53;
         udp6[40..44].copy_from_slice(&[0x9c, 0x41, 0, 53]);
-        let rec = PacketRecord { inbound: false, conn: Some(0x8f3a_2d80), pid: Some(2345), thread: None, comm: Default::default(), basis: None, netns: None, cgroup: None, len: 73 };
+        let rec = PacketRecord { inbound: false, conn: Some(0x8f3a_2d80), pid: Some(2345), thread: None, comm: Default::default(), basis: None, netns: None, cgroup: None, container: None, len: 73 };
         assert_eq!(
             render(|c| packet(c, 951_200_000_000, &rec, &udp6)),
             "951.200000000 PAKT O 8f3a2d80 2345 UDPv6 [2001:db8::5]:40001 -> [2001:db8::53]:53 73\n"
         );
-        let rec = PacketRecord { inbound: true, conn: None, pid: None, thread: None, comm: Default::default(), basis: None, netns: None, cgroup: None, len: 3 };
+        let rec = PacketRecord { inbound: true, conn: None, pid: None, thread: None, comm: Default::default(), basis: None, netns: None, cgroup: None, container: None, len: 3 };
         assert_eq!(render(|c| packet(c, 0, &rec, &[0x45, 0, 0])), "0.000000000 PAKT I 00000000 0 ? ? -> ? 3\n");
     }
 

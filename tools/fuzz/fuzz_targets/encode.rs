@@ -11,6 +11,7 @@ use hone::pcapng::{
     packet_block, packet_process_info, process_block, section_header, section_statistics, split_block, Endian, SectionInfo,
     SectionStats,
 };
+use hone::container::{Container, Runtime};
 use hone::record::{Basis, Comm, Counts, Owner, PacketRecord, Place, ProcessKind, ProcessRecord, SocketRecord};
 use hone::text;
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
@@ -40,6 +41,8 @@ fn encode<'b>(buf: &'b mut [u8], size: usize, f: impl FnOnce(&mut Cursor<'_>) ->
     let n = before - c.remaining();
     Some(&buf[..n])
 }
+
+const RUNTIMES: [Runtime; 5] = [Runtime::Docker, Runtime::Containerd, Runtime::Crio, Runtime::Podman, Runtime::Nspawn];
 
 fn run(u: &mut Unstructured<'_>) -> Result<()> {
     let mut buf = vec![0u8; 1 << 17];
@@ -85,13 +88,14 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
                 basis: Basis::from_code(u.arbitrary()?),
                 netns: u.arbitrary()?,
                 cgroup: u.arbitrary()?,
+                container: if u.arbitrary()? { Container::new(RUNTIMES[u.int_in_range(0..=4)?], bytes(u, 64)?) } else { None },
                 len: u.arbitrary()?,
             };
             let info: Option<u32> = u.arbitrary()?;
             if let Some(b) = encode(&mut buf, size, |c| packet_block(c, &rec, info, ts, data.len() as u32, |d| { d.copy_from_slice(data); Ok(()) })) {
                 let (blk, _) = split_block(b, Endian::NATIVE).expect("a packet block splits");
                 let (back, back_ts, bytes) = decode_packet(blk.body, Endian::NATIVE).expect("a packet block decodes");
-                assert_eq!((back.inbound, back.conn, back.pid, back.basis, back.netns, back.cgroup, back.len, back_ts, bytes), (rec.inbound, rec.conn, rec.pid, rec.basis, rec.netns, rec.cgroup, rec.len, ts, data));
+                assert_eq!((back.inbound, back.conn, back.pid, back.basis, back.netns, back.cgroup, back.container, back.len, back_ts, bytes), (rec.inbound, rec.conn, rec.pid, rec.basis, rec.netns, rec.cgroup, rec.container, rec.len, ts, data));
                 assert_eq!(packet_process_info(blk.body, Endian::NATIVE), Ok(info), "the process info index decodes");
                 let padding = &blk.body[20 + data.len()..20 + ((data.len() + 3) & !3)];
                 assert!(padding.iter().all(|&b| b == 0), "packet data padding is zeroed");

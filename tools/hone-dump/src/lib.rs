@@ -129,8 +129,10 @@ impl Decoder {
                     basis: None,
                     netns: None,
                     cgroup: None,
+                    container: None,
                     len: epb.original_len,
                 };
+                let (mut runtime, mut id) = (None, None);
                 for o in &epb.options {
                     match o {
                         EnhancedPacketOption::Flags(f) => rec.inbound = f & 3 == 1,
@@ -145,6 +147,10 @@ impl Decoder {
                         EnhancedPacketOption::Unknown(u) if u.code == pcapng::EPB_CGROUP => {
                             rec.cgroup = Some(self.endian.u64(&u.value).map_err(|e| format!("bad packet option: {e:?}"))?);
                         }
+                        EnhancedPacketOption::Unknown(u) if u.code == pcapng::EPB_CONTAINER_RUNTIME => {
+                            runtime = Some(Runtime::from_name(&u.value).ok_or("bad packet option: unknown container runtime")?);
+                        }
+                        EnhancedPacketOption::Unknown(u) if u.code == pcapng::EPB_CONTAINER_ID => id = Some(u.value.clone()),
                         EnhancedPacketOption::Unknown(u) if u.code == 257 || u.code == 258 => {
                             let v = self.endian.u32(&u.value).map_err(|e| format!("bad packet option: {e:?}"))?;
                             if u.code == 257 {
@@ -156,6 +162,7 @@ impl Decoder {
                         _ => {}
                     }
                 }
+                rec.container = runtime.zip(id).and_then(|(r, id)| Container::new(r, &id));
                 // pcap-file takes the raw timestamp for nanoseconds, which Hone's are.
                 let ts_ns = u64::try_from(epb.timestamp.as_nanos()).unwrap_or(u64::MAX);
                 Record::Packet(rec, ts_ns, &epb.data)
@@ -270,7 +277,7 @@ impl Filter {
                 (Some(i64::from(p.pid)), None, None, p.place.map(|pl| pl.cgroup_id), p.place.and_then(|pl| pl.container()))
             }
             Record::Socket(s, _) => (Some(i64::from(s.owner.pid)), Some(s.conn), None, None, None),
-            Record::Packet(p, _, _) => (p.pid.map(i64::from), p.conn, Some(p.comm.as_bytes()).filter(|c| !c.is_empty()), p.cgroup, None),
+            Record::Packet(p, _, _) => (p.pid.map(i64::from), p.conn, Some(p.comm.as_bytes()).filter(|c| !c.is_empty()), p.cgroup, p.container),
         };
         let known = processes.of(pid);
         let name = comm.or_else(|| known.and_then(|k| k.name.as_deref()));
@@ -451,7 +458,7 @@ fn json_line(rec: &Record<'_>, processes: &Processes) -> Result<String, String> 
                 via: p.basis.map(Basis::token),
                 netns: p.netns,
                 cgroup: p.cgroup,
-                container: processes.of(p.pid.map(i64::from)).and_then(|k| k.container).map(ContainerJson::from),
+                container: p.container.or_else(|| processes.of(p.pid.map(i64::from)).and_then(|k| k.container)).map(ContainerJson::from),
                 len: p.len,
                 caplen: data.len(),
                 summary: lossy(&buf[..n]),
@@ -594,6 +601,7 @@ mod tests {
             basis: Some(Basis::Owner),
             netns: Some(4026531840),
             cgroup: Some(5),
+            container: None,
             len: 28,
         };
         // The process's Darwin Process Info Block, which hone-dump passes over.
