@@ -234,7 +234,7 @@ struct Readers {
     upstream: Option<Upstream>,
 }
 
-/// Slots of the socket table: up to 28,672 sockets are tracked at once (48 bytes each, 1.5 MiB).
+/// Slots of the socket table: up to 28,672 sockets are tracked at once (56 bytes each, 1.75 MiB).
 const SOCKET_SLOTS: usize = 32768;
 
 /// Slots of the echo table: up to 224 ping sockets waiting for replies at once.

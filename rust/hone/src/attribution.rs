@@ -154,22 +154,28 @@ pub trait Tables {
     /// false if the tables are full, and its packets will name no container.
     /// Most processes live outside containers: theirs take no lock.
     fn placed(&self, pid: i32, container: Option<&Container>) -> bool {
-        if container.is_none() && self.containers().try_get(pid) == Some(None) {
+        if container.is_none() && self.containers().try_key(pid) == Some(0) {
             return true;
         }
         self.change_containers(|w| self.containers().set(w, pid, container)).is_ok()
     }
 
-    /// Process `pid` exited: its pid names no container any more.
+    /// Process `pid` exited: its pid names no container any more (its sockets still do).
     fn exited(&self, pid: i32) {
         self.placed(pid, None);
     }
 
-    /// The container of process `pid`, looked up as [`Tables::socket_info`] looks up sockets.
-    fn container_of(&self, pid: u32) -> Option<Container> {
-        let pid = i32::try_from(pid).ok()?;
+    /// The key of the container of process `pid` (0 for none), looked up as
+    /// [`Tables::socket_info`] looks up sockets.
+    fn container_key(&self, pid: i32) -> u64 {
         let containers = self.containers();
-        containers.try_get(pid).unwrap_or_else(|| self.change_containers(|w| containers.get_locked(w, pid)))
+        containers.try_key(pid).unwrap_or_else(|| self.change_containers(|w| containers.key_locked(w, pid)))
+    }
+
+    /// The container of key `key` (none for 0), looked up likewise.
+    fn container_of_key(&self, key: u64) -> Option<Container> {
+        let containers = self.containers();
+        containers.try_container(key).unwrap_or_else(|| self.change_containers(|w| containers.container_locked(w, key)))
     }
 
     /// What is known of the socket `key`: looked up without a lock, unless a change overlaps
@@ -191,7 +197,7 @@ pub trait Tables {
         if conn == 0 {
             return None;
         }
-        self.track(sk.key(), SocketInfo { conn, owner: Some(owner) });
+        self.track(sk.key(), SocketInfo { conn, owner: Some(owner), container: self.container_key(owner.pid) });
         Some(SocketRecord { closed: false, conn, owner })
     }
 
@@ -209,12 +215,13 @@ pub trait Tables {
         if self.socket_info(key).is_some_and(|info| info.owner == Some(owner)) {
             return;
         }
+        let container = self.container_key(owner.pid);
         self.change_sockets(|w| {
             let info = match self.sockets().get_locked(w, key) {
-                Some(info) => SocketInfo { owner: Some(owner), ..info },
+                Some(info) => SocketInfo { owner: Some(owner), container, ..info },
                 None => match sk.ino() {
                     0 => return,
-                    conn => SocketInfo { conn, owner: Some(owner) },
+                    conn => SocketInfo { conn, owner: Some(owner), container },
                 },
             };
             let _ = self.sockets().insert(w, key, info);
@@ -243,7 +250,7 @@ pub trait Tables {
         if conn == 0 {
             return None;
         }
-        let info = SocketInfo { conn, owner: None };
+        let info = SocketInfo { conn, owner: None, container: 0 };
         self.track(sk.key(), info);
         Some(info)
     }
@@ -253,7 +260,7 @@ pub trait Tables {
     fn snapshot_socket(&self, sk: &impl SocketFacts, holder: Owner) -> Option<SocketRecord> {
         let info = self.socket_of(sk)?;
         if info.owner.is_none() {
-            self.track(sk.key(), SocketInfo { owner: Some(holder), ..info });
+            self.track(sk.key(), SocketInfo { owner: Some(holder), container: self.container_key(holder.pid), ..info });
         }
         Some(SocketRecord { closed: false, conn: info.conn, owner: holder })
     }
@@ -281,20 +288,21 @@ pub trait Tables {
     /// Who `packet` belongs to, by the rules of this module, and the container of its process;
     /// remembers the echo requests of ping sockets and tracks sockets seen for the first time.
     fn attribute(&self, packet: &impl PacketFacts) -> Attribution {
-        let by = attribute_by_socket(self, packet);
-        Attribution { container: by.pid.and_then(|pid| self.container_of(pid)), ..by }
+        let (by, container) = attribute_by_socket(self, packet);
+        Attribution { container: by.pid.and_then(|_| self.container_of_key(container)), ..by }
     }
 }
 
-/// Who `packet` belongs to by its socket, or by the echo request it answers: the rules of this
-/// module but the container.
-fn attribute_by_socket<T: Tables + ?Sized>(tables: &T, packet: &impl PacketFacts) -> Attribution {
+/// Who `packet` belongs to by its socket, or by the echo request it answers (the rules of this
+/// module), and the key of that process's container: the sender's own, or the one kept with
+/// the socket for its owner.
+fn attribute_by_socket<T: Tables + ?Sized>(tables: &T, packet: &impl PacketFacts) -> (Attribution, u64) {
     let inbound = packet.inbound();
     let Some(sk) = packet.socket() else {
         let reply = if inbound { packet.echo().filter(|e| e.reply) } else { None };
         return match reply.and_then(|e| tables.echo_reply_socket(&e)) {
-            Some(info) => Attribution::of(Some(info.conn), info.owner, Basis::Echo, None),
-            None => Attribution::default(),
+            Some(info) => (Attribution::of(Some(info.conn), info.owner, Basis::Echo, None), info.container),
+            None => (Attribution::default(), 0),
         };
     };
     if !inbound && sk.is_ping() {
@@ -302,16 +310,19 @@ fn attribute_by_socket<T: Tables + ?Sized>(tables: &T, packet: &impl PacketFacts
             tables.echo_request(sk, &e);
         }
     }
-    let Some(info) = tables.socket_of(sk) else { return Attribution::default() };
-    let by = if sk.is_listener() {
-        Attribution::of(Some(info.conn), info.owner, Basis::Listener, None)
+    let Some(info) = tables.socket_of(sk) else { return (Attribution::default(), 0) };
+    let (by, container) = if sk.is_listener() {
+        (Attribution::of(Some(info.conn), info.owner, Basis::Listener, None), info.container)
     } else {
         match if inbound { None } else { packet.sender() } {
-            Some(s) => Attribution::of(Some(info.conn), Some(s.process), Basis::Sender, Some(s.thread)),
-            None => Attribution::of(Some(info.conn), info.owner, Basis::Owner, None),
+            Some(s) => (
+                Attribution::of(Some(info.conn), Some(s.process), Basis::Sender, Some(s.thread)),
+                tables.container_key(s.process.pid),
+            ),
+            None => (Attribution::of(Some(info.conn), info.owner, Basis::Owner, None), info.container),
         }
     };
-    by.in_cgroup(sk.cgroup_id())
+    (by.in_cgroup(sk.cgroup_id()), container)
 }
 
 #[cfg(test)]
@@ -479,10 +490,11 @@ mod tests {
         use crate::container::Runtime;
         let t = HostTables::new(64, 8);
         let web = Container::new(Runtime::Docker, &[b'a'; 64]).unwrap();
-        let s = sock(0x10, 501);
-        t.opened(&s, process(40));
+        // The process execs in its container, then opens its socket.
         assert!(t.placed(40, Some(&web)));
         assert!(t.placed(41, None));
+        let s = sock(0x10, 501);
+        t.opened(&s, process(40));
         // Whichever rule finds the process, its container comes with it.
         assert_eq!(t.attribute(&packet(true, Some(s), None)).container, Some(web));
         assert_eq!(t.attribute(&packet(false, Some(s), Some(sender(40, 40)))).container, Some(web));
@@ -493,13 +505,23 @@ mod tests {
         t.attribute(&Packet { echo: Some(request), ..packet(false, Some(ping), Some(sender(40, 40))) });
         let reply = Packet { echo: Some(Echo { reply: true, ..request }), ..packet(true, None, None) };
         assert_eq!(t.attribute(&reply).container, Some(web));
-        // No process, no container; an exited process's pid names none.
+        // No process, no container.
         assert_eq!(t.attribute(&packet(true, Some(sock(0x50, 0)), None)).container, None);
+        // After the process exits, its socket's last packets still name its container, though
+        // its pid names none (a reused pid outside containers sends without one).
         t.exited(40);
+        assert_eq!(t.attribute(&packet(true, Some(s), None)).container, Some(web));
+        assert_eq!(t.attribute(&reply).container, Some(web));
+        assert_eq!(t.attribute(&packet(false, Some(s), Some(sender(40, 40)))).container, None);
+        // A new owner brings its own.
+        assert!(t.placed(41, None));
+        t.used(&s, process(41));
         assert_eq!(t.attribute(&packet(true, Some(s), None)).container, None);
         assert!(t.placed(40, Some(&web)));
+        t.used(&s, process(40));
+        assert_eq!(t.attribute(&packet(true, Some(s), None)).container, Some(web));
         t.forget_all();
-        assert_eq!(t.container_of(40), None);
+        assert_eq!(t.container_of_key(t.container_key(40)), None);
         assert_eq!(t.attribute(&packet(true, Some(s), None)).record(true, 1, 60).container, None);
     }
 

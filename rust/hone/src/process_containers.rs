@@ -120,18 +120,44 @@ impl<P: Deref<Target = [PidSlot]>, C: Deref<Target = [ContainerSlot]>> ProcessCo
         }
     }
 
-    /// The container of process `pid`, in one attempt without a lock: the outer `None` when a
-    /// change overlapped the lookup (try again, or use [`ProcessContainers::get_locked`]).
+    /// The key of the container of process `pid` (0 for none), in one attempt without a lock:
+    /// `None` when a change overlapped the lookup (try again, or use
+    /// [`ProcessContainers::key_locked`]). Containers are never removed one by one, so a key
+    /// names its container until the tables are cleared, after the process has exited too.
+    pub fn try_key(&self, pid: i32) -> Option<u64> {
+        Some(self.pids.try_get(pid_key(pid))?.unwrap_or(0))
+    }
+
+    /// The key of the container of process `pid` (0 for none), read by the holder of the writer.
+    pub fn key_locked(&self, w: &ContainersWriter, pid: i32) -> u64 {
+        self.pids.get_locked(&w.pids, pid_key(pid)).unwrap_or(0)
+    }
+
+    /// The container of key `key`, in one attempt without a lock (`None` as for
+    /// [`ProcessContainers::try_key`]).
+    pub fn try_container(&self, key: u64) -> Option<Option<Container>> {
+        if key == 0 {
+            return Some(None);
+        }
+        Some(self.containers.try_get(key)?.and_then(|kept| kept.0))
+    }
+
+    /// The container of key `key`, read by the holder of the writer.
+    pub fn container_locked(&self, w: &ContainersWriter, key: u64) -> Option<Container> {
+        self.containers.get_locked(&w.containers, key).and_then(|kept| kept.0)
+    }
+
+    /// The container of process `pid`, in one attempt without a lock (`None` as for
+    /// [`ProcessContainers::try_key`]).
+    #[cfg(not(hone_kernel))]
     pub fn try_get(&self, pid: i32) -> Option<Option<Container>> {
-        let Some(k) = self.pids.try_get(pid_key(pid))? else { return Some(None) };
-        // Containers are never removed one by one, so a key found names its container for good.
-        Some(self.containers.try_get(k)?.and_then(|kept| kept.0))
+        self.try_container(self.try_key(pid)?)
     }
 
     /// The container of process `pid`, read by the holder of the writer.
+    #[cfg(not(hone_kernel))]
     pub fn get_locked(&self, w: &ContainersWriter, pid: i32) -> Option<Container> {
-        let k = self.pids.get_locked(&w.pids, pid_key(pid))?;
-        self.containers.get_locked(&w.containers, k).and_then(|kept| kept.0)
+        self.container_locked(w, self.key_locked(w, pid))
     }
 
     /// Number of processes kept.

@@ -26,6 +26,10 @@ pub struct SocketInfo {
     pub conn: u32,
     /// The process that last acted on it (created, accepted, sent or received), if known.
     pub owner: Option<Owner>,
+    /// The key of that process's container in the table of
+    /// [`process_containers`](super::process_containers), 0 for none: kept with the socket so
+    /// that its packets name the container after the process has exited.
+    pub container: u64,
 }
 
 /// A value that a slot holds as `W` 64-bit words.
@@ -46,8 +50,8 @@ impl Pack<1> for u64 {
     }
 }
 
-impl Pack<5> for SocketInfo {
-    fn pack(&self) -> [u64; 5] {
+impl Pack<6> for SocketInfo {
+    fn pack(&self) -> [u64; 6] {
         let owner = self.owner.unwrap_or_default();
         let name = owner.comm.as_bytes();
         let mut comm = [0u8; 16];
@@ -63,10 +67,11 @@ impl Pack<5> for SocketInfo {
             u64::from(owner.euid) | u64::from(owner.egid) << 32,
             lo,
             hi,
+            self.container,
         ]
     }
 
-    fn unpack(w: [u64; 5]) -> Self {
+    fn unpack(w: [u64; 6]) -> Self {
         let mut comm = [0u8; 16];
         comm[..8].copy_from_slice(&w[3].to_le_bytes());
         comm[8..].copy_from_slice(&w[4].to_le_bytes());
@@ -78,7 +83,7 @@ impl Pack<5> for SocketInfo {
             egid: (w[2] >> 32) as u32,
             comm: Comm::new(&comm[..len]),
         };
-        SocketInfo { conn: w[0] as u32, owner: ((w[0] >> 32) & 1 == 1).then_some(owner) }
+        SocketInfo { conn: w[0] as u32, owner: ((w[0] >> 32) & 1 == 1).then_some(owner), container: w[5] }
     }
 }
 
@@ -116,10 +121,10 @@ impl<const W: usize> Slot<W> {
 }
 
 /// A slot of a socket table.
-pub type SocketSlot = Slot<5>;
+pub type SocketSlot = Slot<6>;
 
 /// The table of live sockets.
-pub type SocketTable<S> = Table<SocketInfo, 5, S>;
+pub type SocketTable<S> = Table<SocketInfo, 6, S>;
 
 /// The table is full (kept at most 7/8 full so probes stay short).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -303,7 +308,7 @@ mod tests {
     }
 
     fn info(conn: u32) -> SocketInfo {
-        SocketInfo { conn, owner: None }
+        SocketInfo { conn, owner: None, container: 0 }
     }
 
     #[test]
@@ -311,7 +316,7 @@ mod tests {
         assert!(SocketTable::new((0..12).map(|_| Slot::default()).collect::<Vec<SocketSlot>>()).is_none());
         assert!(SocketTable::new((0..4).map(|_| Slot::default()).collect::<Vec<SocketSlot>>()).is_none());
         let dirty: Vec<SocketSlot> = (0..8).map(|_| Slot::default()).collect();
-        dirty[3].set(9, [0; 5]);
+        dirty[3].set(9, [0; 6]);
         assert!(SocketTable::new(dirty).is_none());
         let (t, mut w) = table(8);
         for k in 1..=7 {
@@ -334,10 +339,10 @@ mod tests {
         for v in [
             info(0),
             info(u32::MAX),
-            SocketInfo { conn: 5, owner: Some(Owner::default()) },
-            SocketInfo { conn: 6, owner: Some(owner(i32::MIN, b"")) },
-            SocketInfo { conn: 7, owner: Some(owner(i32::MAX, b"sshd")) },
-            SocketInfo { conn: 8, owner: Some(owner(1, b"0123456789abcdef")) },
+            SocketInfo { conn: 5, owner: Some(Owner::default()), container: 0 },
+            SocketInfo { conn: 6, owner: Some(owner(i32::MIN, b"")), container: u64::MAX },
+            SocketInfo { conn: 7, owner: Some(owner(i32::MAX, b"sshd")), container: 0x8000_0000_0000_0001 },
+            SocketInfo { conn: 8, owner: Some(owner(1, b"0123456789abcdef")), container: 3 },
         ] {
             assert_eq!(SocketInfo::unpack(v.pack()), v);
         }
@@ -350,7 +355,8 @@ mod tests {
     fn lookups_racing_changes_see_whole_values() {
         fn value(conn: u32) -> SocketInfo {
             let pid = conn as i32;
-            SocketInfo { conn, owner: Some(Owner { pid, ppid: !pid, euid: conn, egid: !conn, comm: Comm::new(&conn.to_le_bytes()) }) }
+            let owner = Owner { pid, ppid: !pid, euid: conn, egid: !conn, comm: Comm::new(&conn.to_le_bytes()) };
+            SocketInfo { conn, owner: Some(owner), container: u64::from(conn) << 32 | u64::from(conn) }
         }
         let (t, mut w) = table(64);
         let t = Arc::new(t);
