@@ -68,10 +68,9 @@ impl Task {
     /// Its cgroup and namespaces; `None` if memory is short. Any context but a hard interrupt.
     pub(crate) fn place(&self, flags: Flags) -> Option<ProcessPlace> {
         let mut place = crate::shim::hone_task_place::default();
-        // SAFETY: the task is live (`Task`'s invariant), `place` is a valid place to write and
-        // the buffer is valid for `len` bytes.
-        let path = kvec::filled(PATH_MAX, flags, |buf, len| unsafe {
-            crate::shim::hone_task_place(self.as_ptr(), &mut place, buf, len).max(0)
+        let path = kvec::filled(PATH_MAX, flags, |buf, len| {
+            // SAFETY: the task is live (`Task`'s invariant), `place` is writable, `buf` holds `len` bytes.
+            unsafe { crate::shim::hone_task_place(self.as_ptr(), &mut place, buf, len) }.max(0)
         })?;
         Some(ProcessPlace {
             cgroup_id: place.cgroup_id,
