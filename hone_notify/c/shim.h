@@ -9,4 +9,7 @@
 
 HONE_DECLARE_CHAIN(notify_chain);
 
+/* The max_sockets module parameter as given at load time. */
+int hone_param_max_sockets(void);
+
 #endif

@@ -47,6 +47,7 @@ mod kglue {
     pub(crate) mod module;
     pub(crate) mod notify_exports;
     pub(crate) mod packet_notice;
+    pub(crate) mod param;
     pub(crate) mod process_event;
     pub(crate) mod publish;
     pub(crate) mod skb;
@@ -69,7 +70,7 @@ use hone::attribution::{EchoSlot, EchoTable, PacketFacts, Sender, SocketFacts, T
 use hone::container;
 use hone::process_containers::{ContainerSlot, ContainersWriter, PidSlot, ProcessContainers};
 use hone::record::{Class, Owner, ProcessKind, SocketRecord, CLASSES};
-use hone::socktab::{SocketSlot, SocketTable, Writer};
+use hone::socktab::{self, SocketSlot, SocketTable, Writer};
 use kglue::chains;
 use kglue::clock::mono_ns;
 use kglue::hone_event::{HoneChain, HoneEvent, HoneStats, PacketEvent, SocketEvent};
@@ -234,9 +235,6 @@ struct Readers {
     upstream: Option<Upstream>,
 }
 
-/// Slots of the socket table: up to 28,672 sockets are tracked at once (56 bytes each, 1.75 MiB).
-const SOCKET_SLOTS: usize = 32768;
-
 /// Slots of the echo table: up to 224 ping sockets waiting for replies at once.
 const ECHO_SLOTS: usize = 256;
 
@@ -271,6 +269,9 @@ struct Correlation {
     containers_writer: IrqSpinLock<ContainersWriter>,
     /// Processes in containers the full tables could not keep: their packets name no container.
     unplaced: AtomicU64,
+    /// Sockets opened while the socket table was full: what arrives on them outside process
+    /// context names no process.
+    untracked: AtomicU64,
     /// Monotonic time the module was loaded, in ns.
     start_ns: u64,
     /// Events received, by class (`Class as usize`).
@@ -309,6 +310,10 @@ impl Tables for Correlation {
 
     fn change_containers<R>(&self, change: impl FnOnce(&mut ContainersWriter) -> R) -> R {
         change(&mut self.containers_writer.lock())
+    }
+
+    fn count_untracked(&self) {
+        self.untracked.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -408,7 +413,12 @@ impl NotifyExports for Correlation {
     /// Events received and events lost for want of memory, by class, since the module was loaded.
     fn stats(state: ArcBorrow<'_, Correlation>) -> HoneStats {
         let load = |c: &[AtomicU64; CLASSES]| c.each_ref().map(|n| n.load(Ordering::Relaxed));
-        HoneStats { start_ns: state.start_ns, received: load(&state.received), lost: load(&state.lost) }
+        HoneStats {
+            start_ns: state.start_ns,
+            received: load(&state.received),
+            lost: load(&state.lost),
+            untracked: state.untracked.load(Ordering::Relaxed),
+        }
     }
 
     /// While any subscriber wants whole packets, packet events keep clones of the kernel's
@@ -435,9 +445,28 @@ fn empty_slots<T: Default>(n: usize) -> Result<KVVec<T>> {
     Ok(slots)
 }
 
+/// The socket table the `max_sockets` parameter asks for: its slots (56 bytes each, a power of
+/// two of which 7/8 hold the sockets: 2^18 slots, 14 MiB, for the default of 229,376), and how
+/// many sockets it tracks at once.
+fn socket_table_size() -> Result<(usize, usize)> {
+    let most = crate::int_param!(hone_param_max_sockets);
+    match socktab::socket_slots(i64::from(most)) {
+        Some(slots) => Ok((slots, most as usize)),
+        None => {
+            pr_err!(
+                "invalid parameter max_sockets: must be {} to {} (sockets tracked at once)\n",
+                socktab::MIN_SOCKETS,
+                socktab::MAX_SOCKETS
+            );
+            Err(EINVAL)
+        }
+    }
+}
+
 impl kernel::Module for HoneNotifyModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let (sockets, sockets_writer) = SocketTable::new(empty_slots(SOCKET_SLOTS)?).ok_or(EINVAL)?;
+        let (socket_slots, max_sockets) = socket_table_size()?;
+        let (sockets, sockets_writer) = SocketTable::limited(empty_slots(socket_slots)?, max_sockets).ok_or(EINVAL)?;
         let (echoes, echoes_writer) = EchoTable::new(empty_slots(ECHO_SLOTS)?).ok_or(EINVAL)?;
         let (containers, containers_writer) =
             ProcessContainers::new(empty_slots(PID_SLOTS)?, empty_slots(CONTAINER_SLOTS)?).ok_or(EINVAL)?;
@@ -451,6 +480,7 @@ impl kernel::Module for HoneNotifyModule {
                 containers,
                 containers_writer <- kernel::sync::lock::Lock::new(containers_writer, kernel::c_str!("hone_containers"), kernel::static_lock_class!()),
                 unplaced: AtomicU64::new(0),
+                untracked: AtomicU64::new(0),
                 start_ns: mono_ns(),
                 received: [const { AtomicU64::new(0) }; CLASSES],
                 lost: [const { AtomicU64::new(0) }; CLASSES],
@@ -483,6 +513,13 @@ impl Drop for HoneNotifyModule {
             l[1].load(Ordering::Relaxed),
             l[2].load(Ordering::Relaxed)
         );
+        let untracked = self.state.untracked.load(Ordering::Relaxed);
+        if untracked > 0 {
+            pr_warn!(
+                "{} sockets were opened while the socket table was full: arriving packets named no process (raise max_sockets)\n",
+                untracked
+            );
+        }
         let unplaced = self.state.unplaced.load(Ordering::Relaxed);
         if unplaced > 0 {
             pr_warn!("{} processes in containers were not kept (tables full): their packets named no container\n", unplaced);

@@ -516,6 +516,7 @@ impl Reader {
             dropped: q.ring.dropped(),
             delivered: s.delivered,
             filtered: q.filtered,
+            untracked: g.untracked,
         }
     }
 

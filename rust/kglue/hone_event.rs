@@ -144,5 +144,5 @@ impl Chain for HoneChain {
 /// `received` and `lost` are indexed by `Class as usize`.
 pub(crate) type HoneStats = crate::shim::hone_stats;
 
-// A start time, then a count of each class received and lost.
-const _: () = assert!(core::mem::size_of::<HoneStats>() == 8 * (1 + 2 * crate::hone::record::CLASSES));
+// A start time, a count of each class received and lost, then the untracked sockets.
+const _: () = assert!(core::mem::size_of::<HoneStats>() == 8 * (2 + 2 * crate::hone::record::CLASSES));

@@ -7,7 +7,7 @@ Usage (inside the test VM, as root): run.py STAGE TOOLS RESULTS
            `/` on a stock kernel, whose modules are installed in the root)
   TOOLS    directory holding the hone-dump binary
   RESULTS  file to append `ok`/`not ok` lines to
-HONE_VM_SUITES (comma-separated: process,network,control,tools,security,install) runs only those
+HONE_VM_SUITES (comma-separated: process,network,control,tools,security,install,scale) runs only those
 suites; the unload and kernel-log checks always run last.
 """
 
@@ -19,6 +19,7 @@ import test_control
 import test_install
 import test_network
 import test_process
+import test_scale
 import test_security
 import test_tools
 from honetest import Modules, Results, mark_kernel_log
@@ -31,7 +32,7 @@ def main():
     results, modules = Results(RESULTS), Modules(STAGE)
     mark_kernel_log(results)
     suites = {"process": test_process, "network": test_network, "control": test_control, "tools": test_tools,
-              "security": test_security, "install": test_install}
+              "security": test_security, "install": test_install, "scale": test_scale}
     chosen = (os.environ.get("HONE_VM_SUITES") or ",".join(suites)).split(",")
     tests = []
     for name in chosen:

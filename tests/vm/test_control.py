@@ -88,7 +88,7 @@ def test_restart():
         R.check("the ended section is well-formed", False, str(e))
         return
     R.check("the ended section starts with SHB+IDB and ends with an ISB",
-            blocks[0][0] == 0x0A0D0D0A and blocks[1][0] == 1 and blocks[-1][0] == 5 and len(blocks[-1][1]) == 196 - 12)
+            blocks[0][0] == 0x0A0D0D0A and blocks[1][0] == 1 and blocks[-1][0] == 5 and len(blocks[-1][1]) == 208 - 12)
     isb = dict(options(blocks[-1][1][12:]))
     u64 = lambda code: struct.unpack("<Q", isb[code])[0]
     count = lambda t: sum(1 for b in blocks if b[0] == t)

@@ -64,12 +64,12 @@ def sequences(path):
 
 
 def complete(blocks):
-    """Starts with SHB, IDB and a snapshot (pid 1 first), ends with a 196-byte ISB."""
+    """Starts with SHB, IDB and a snapshot (pid 1 first), ends with a 208-byte ISB."""
     if len(blocks) < 4 or blocks[0][0] != 0x0A0D0D0A or blocks[1][0] != 1:
         return False
     first_process = next((b for b in blocks if b[0] == 0x101), None)
     return (first_process is not None and struct.unpack_from("<I", first_process[1])[0] == 1
-            and blocks[-1][0] == 5 and len(blocks[-1][1]) == 196 - 12)
+            and blocks[-1][0] == 5 and len(blocks[-1][1]) == 208 - 12)
 
 
 def capinfos_ok(path):

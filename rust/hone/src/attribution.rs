@@ -185,19 +185,26 @@ pub trait Tables {
         sockets.try_get(key).unwrap_or_else(|| self.change_sockets(|w| sockets.get_locked(w, key)))
     }
 
-    /// Records `info` for the socket `key`. A full table leaves the socket untracked: its
-    /// packets still carry its inode number, and the sender when sent in process context.
-    fn track(&self, key: u64, info: SocketInfo) {
-        let _ = self.change_sockets(|w| self.sockets().insert(w, key, info));
+    /// Counts a socket opened while the socket table was full (see [`Tables::opened`]).
+    fn count_untracked(&self);
+
+    /// Records `info` for the socket `key`; false if the table is full. An untracked socket's
+    /// packets still carry its inode number, and the sender when sent in process context, but
+    /// those handled outside it (most of what arrives) name no process.
+    fn track(&self, key: u64, info: SocketInfo) -> bool {
+        self.change_sockets(|w| self.sockets().insert(w, key, info)).is_ok()
     }
 
     /// `owner` opened (or accepted) `sk`: its record, when the socket has a connection id.
+    /// A socket the full table cannot track is counted.
     fn opened(&self, sk: &impl SocketFacts, owner: Owner) -> Option<SocketRecord> {
         let conn = sk.ino();
         if conn == 0 {
             return None;
         }
-        self.track(sk.key(), SocketInfo { conn, owner: Some(owner), container: self.container_key(owner.pid) });
+        if !self.track(sk.key(), SocketInfo { conn, owner: Some(owner), container: self.container_key(owner.pid) }) {
+            self.count_untracked();
+        }
         Some(SocketRecord { closed: false, conn, owner })
     }
 
@@ -251,6 +258,7 @@ pub trait Tables {
             return None;
         }
         let info = SocketInfo { conn, owner: None, container: 0 };
+        // Untracked when the table is full: this packet still carries the id.
         self.track(sk.key(), info);
         Some(info)
     }
@@ -260,6 +268,7 @@ pub trait Tables {
     fn snapshot_socket(&self, sk: &impl SocketFacts, holder: Owner) -> Option<SocketRecord> {
         let info = self.socket_of(sk)?;
         if info.owner.is_none() {
+            // Changes the value socket_of tracked (untracked only if the table is full).
             self.track(sk.key(), SocketInfo { owner: Some(holder), container: self.container_key(holder.pid), ..info });
         }
         Some(SocketRecord { closed: false, conn: info.conn, owner: holder })
@@ -341,6 +350,7 @@ mod tests {
         echoes_writer: Mutex<Writer>,
         containers: ProcessContainers<Vec<PidSlot>, Vec<ContainerSlot>>,
         containers_writer: Mutex<ContainersWriter>,
+        untracked: core::sync::atomic::AtomicU64,
     }
 
     fn slots<T: Default>(n: usize) -> Vec<T> {
@@ -359,6 +369,7 @@ mod tests {
                 echoes_writer: Mutex::new(ew),
                 containers,
                 containers_writer: Mutex::new(cw),
+                untracked: Default::default(),
             }
         }
     }
@@ -385,6 +396,9 @@ mod tests {
         }
         fn change_containers<R>(&self, change: impl FnOnce(&mut ContainersWriter) -> R) -> R {
             change(&mut self.containers_writer.lock().unwrap())
+        }
+        fn count_untracked(&self) {
+            self.untracked.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         }
     }
 
@@ -523,6 +537,30 @@ mod tests {
         t.forget_all();
         assert_eq!(t.container_of_key(t.container_key(40)), None);
         assert_eq!(t.attribute(&packet(true, Some(s), None)).record(true, 1, 60).container, None);
+    }
+
+    #[test]
+    fn a_full_table_counts_the_sockets_it_cannot_track() {
+        use core::sync::atomic::Ordering::Relaxed;
+        let t = HostTables::new(8, 8);
+        let socks: Vec<Sock> = (1..=10).map(|i| sock(0x100 * i, 500 + i as u32)).collect();
+        for (i, s) in socks.iter().enumerate() {
+            assert!(t.opened(s, process(40 + i as i32)).is_some(), "every open is reported");
+        }
+        assert_eq!((t.sockets().len(), t.untracked.load(Relaxed)), (7, 3));
+        // The last tracked socket is attributed; an untracked one has its id, and its sender
+        // in process context, but no owner for what arrives.
+        assert_eq!(t.attribute(&packet(true, Some(socks[6]), None)), by(46, 507, Basis::Owner, None));
+        let lost = socks[9];
+        assert_eq!(t.attribute(&packet(true, Some(lost), None)), Attribution { conn: Some(510), ..Attribution::default() });
+        assert_eq!(t.attribute(&packet(false, Some(lost), Some(sender(49, 49)))), by(49, 510, Basis::Sender, Some(49)));
+        // Neither packets nor later uses count it again; a socket destroyed makes room.
+        t.used(&lost, process(49));
+        assert_eq!(t.untracked.load(Relaxed), 3);
+        t.destroyed(&socks[0]);
+        t.opened(&lost, process(49));
+        assert_eq!(t.attribute(&packet(true, Some(lost), None)), by(49, 510, Basis::Owner, None));
+        assert_eq!(t.untracked.load(Relaxed), 3);
     }
 
     #[test]

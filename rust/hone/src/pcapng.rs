@@ -53,6 +53,9 @@ pub const EPB_CGROUP: u16 = 261;
 pub const EPB_CONTAINER_RUNTIME: u16 = 262;
 /// Enhanced Packet Block option: that container's id.
 pub const EPB_CONTAINER_ID: u16 = 263;
+/// Interface Statistics Block option of a section's end: sockets opened since hone_notify was
+/// loaded that its full socket table could not track (u64; see `max_sockets`).
+pub const ISB_UNTRACKED: u16 = 265;
 /// SHB byte-order magic.
 pub const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
 /// LINKTYPE_RAW: packet data starts at the IPv4 or IPv6 header.
@@ -402,14 +405,17 @@ pub struct SectionStats {
     pub delivered: Counts,
     /// Packets this reader's filters hid.
     pub filtered: u64,
+    /// Sockets hone_notify could not track (its table full): what arrives on them outside
+    /// process context names no process.
+    pub untracked: u64,
 }
 
-/// Interface Statistics Block that ends a reader's section (196 bytes; times in ns), with the original's
+/// Interface Statistics Block that ends a reader's section (208 bytes; times in ns), with the original's
 /// options: 2 `isb_starttime`, 4 `isb_ifrecv` and 5 `isb_ifdrop` (packets received and lost by
 /// Hone), 6 packets filtered out by this reader, 7 `isb_osdrop` and 8 `isb_usrdeliv` (this
 /// reader's packets dropped and delivered), then for process events 257/258 (received/lost by
 /// Hone) and 259/260 (dropped/delivered by this reader), and the same for socket events at
-/// 261 to 264.
+/// 261 to 264; then Hone's own: [`ISB_UNTRACKED`].
 pub fn section_statistics(c: &mut Cursor<'_>, ts_ns: u64, st: &SectionStats) -> Result<(), Full> {
     use super::record::Class::{Packet, Process, Socket};
     block(c, ISB, |c| {
@@ -429,6 +435,7 @@ pub fn section_statistics(c: &mut Cursor<'_>, ts_ns: u64, st: &SectionStats) -> 
             option_u64(c, code + 2, st.dropped.get(class))?;
             option_u64(c, code + 3, st.delivered.get(class))?;
         }
+        option_u64(c, ISB_UNTRACKED, st.untracked)?;
         end_of_options(c)
     })
 }
@@ -822,14 +829,15 @@ mod tests {
     }
 
     #[test]
-    fn section_statistics_block_is_196_bytes() {
-        let st = SectionStats { filtered: 3, delivered: Counts([1, 2, 4]), ..Default::default() };
+    fn section_statistics_block_is_208_bytes() {
+        let st = SectionStats { filtered: 3, delivered: Counts([1, 2, 4]), untracked: 11, ..Default::default() };
         let b = encode(|c| section_statistics(c, 9, &st));
-        assert_eq!(b.len(), 196);
+        assert_eq!(b.len(), 208);
         let (blk, _) = split_block(&b, Endian::NATIVE).unwrap();
         let opts: std::vec::Vec<_> = Options::new(&blk.body[12..], Endian::NATIVE).map(Result::unwrap).collect();
         let codes: std::vec::Vec<u16> = opts.iter().map(|o| o.0).collect();
-        assert_eq!(codes, [2, 4, 5, 6, 7, 8, 257, 258, 259, 260, 261, 262, 263, 264]);
+        assert_eq!(codes, [2, 4, 5, 6, 7, 8, 257, 258, 259, 260, 261, 262, 263, 264, 265]);
+        assert_eq!(opts[14].1, &11u64.to_ne_bytes());
         assert_eq!(opts[3].1, &3u64.to_ne_bytes());
         assert_eq!(opts[5].1, &4u64.to_ne_bytes());
         assert_eq!(opts[9].1, &1u64.to_ne_bytes());

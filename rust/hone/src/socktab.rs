@@ -126,7 +126,25 @@ pub type SocketSlot = Slot<6>;
 /// The table of live sockets.
 pub type SocketTable<S> = Table<SocketInfo, 6, S>;
 
-/// The table is full (kept at most 7/8 full so probes stay short).
+/// Fewest sockets a socket table can be asked to track (`max_sockets`).
+pub const MIN_SOCKETS: usize = 1024;
+/// Most sockets a socket table can be asked to track (`max_sockets`): 2^23 slots, 448 MiB.
+pub const MAX_SOCKETS: usize = 4 << 20;
+
+/// The slots of a table that holds up to `most` keys (the fewest: a power of two, of which 7/8
+/// hold `most` or more), or `None` when a socket table may not be that large or small.
+pub fn socket_slots(most: i64) -> Option<usize> {
+    let most = usize::try_from(most).ok().filter(|n| (MIN_SOCKETS..=MAX_SOCKETS).contains(n))?;
+    Some(slots_for(most))
+}
+
+/// The fewest slots (a power of two, at least 8) of which 7/8 hold `most` keys.
+pub fn slots_for(most: usize) -> usize {
+    most.div_ceil(7).saturating_mul(8).next_power_of_two().max(8)
+}
+
+/// The table is full: it holds its limit of keys (at most 7/8 of its slots, so that probes stay
+/// short).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TableFull;
 
@@ -144,21 +162,31 @@ pub struct Table<V: Pack<W>, const W: usize, S: Deref<Target = [Slot<W>]>> {
     /// Odd while a change is under way; each change adds 2.
     seq: AtomicU64,
     len: AtomicUsize,
+    /// Most keys it holds at once.
+    limit: usize,
     shift: u32,
     _value: PhantomData<V>,
 }
 
 impl<V: Pack<W>, const W: usize, S: Deref<Target = [Slot<W>]>> Table<V, W, S> {
-    /// A table using `slots` (empty, a power of two of at least 8), and its writer.
+    /// A table using `slots` (empty, a power of two of at least 8), and its writer; it holds
+    /// up to 7/8 of its slots.
     pub fn new(slots: S) -> Option<(Self, Writer)> {
+        let most = slots.len() / 8 * 7;
+        Self::limited(slots, most)
+    }
+
+    /// The same, holding up to `most` keys (from 1 to 7/8 of its slots, see [`slots_for`]).
+    pub fn limited(slots: S, most: usize) -> Option<(Self, Writer)> {
         let n = slots.len();
-        if n < 8 || !n.is_power_of_two() || slots.iter().any(|s| s.key() != 0) {
+        if n < 8 || !n.is_power_of_two() || most == 0 || most > n / 8 * 7 || slots.iter().any(|s| s.key() != 0) {
             return None;
         }
         let table = Table {
             slots,
             seq: AtomicU64::new(0),
             len: AtomicUsize::new(0),
+            limit: most,
             shift: 64 - n.trailing_zeros(),
             _value: PhantomData,
         };
@@ -237,7 +265,7 @@ impl<V: Pack<W>, const W: usize, S: Deref<Target = [Slot<W>]>> Table<V, W, S> {
             return Ok(Some(old));
         }
         let len = self.len();
-        if (len + 1) * 8 > self.slots.len() * 7 {
+        if len == self.limit {
             return Err(TableFull);
         }
         let mut i = self.home(key);
@@ -328,6 +356,46 @@ mod tests {
         t.clear(&mut w);
         assert!(t.is_empty() && t.get_locked(&w, 3).is_none() && t.try_get(3) == Some(None));
         t.insert(&mut w, 8, info(8)).unwrap();
+    }
+
+    #[test]
+    fn a_limited_table_holds_its_limit_and_no_more() {
+        let n = slots_for(1000);
+        assert_eq!(n, 2048);
+        let (t, mut w) = SocketTable::limited((0..n).map(|_| Slot::default()).collect::<Vec<SocketSlot>>(), 1000).unwrap();
+        for k in 1..=1000 {
+            t.insert(&mut w, k, info(k as u32)).unwrap();
+        }
+        assert_eq!(t.insert(&mut w, 1001, info(1001)), Err(TableFull));
+        assert_eq!(t.insert(&mut w, 500, info(5)), Ok(Some(info(500))), "a tracked key still changes");
+        t.remove(&mut w, 1);
+        t.insert(&mut w, 1001, info(1001)).unwrap();
+        assert_eq!((get(&t, 1001), get(&t, 1)), (Some(info(1001)), None));
+        let slots = || (0..16).map(|_| Slot::default()).collect::<Vec<SocketSlot>>();
+        assert!(SocketTable::limited(slots(), 15).is_none(), "more than 7/8 of the slots");
+        assert!(SocketTable::limited(slots(), 0).is_none());
+        assert!(SocketTable::limited(slots(), 14).is_some());
+    }
+
+    #[test]
+    fn max_sockets_picks_the_fewest_slots() {
+        assert_eq!(socket_slots(229_376), Some(262_144), "the default fills 2^18 slots");
+        assert_eq!(socket_slots(1_000_000), Some(1 << 21));
+        assert_eq!(socket_slots(MIN_SOCKETS as i64), Some(2048));
+        assert_eq!(socket_slots(MAX_SOCKETS as i64), Some(1 << 23));
+        for bad in [-1, 0, MIN_SOCKETS as i64 - 1, MAX_SOCKETS as i64 + 1, i64::MAX] {
+            assert_eq!(socket_slots(bad), None, "{bad}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn slots_for_is_the_fewest_that_hold(most in 1usize..10_000_000) {
+            let n = slots_for(most);
+            prop_assert!(n.is_power_of_two() && n >= 8);
+            prop_assert!(n / 8 * 7 >= most);
+            prop_assert!(n == 8 || (n / 2) / 8 * 7 < most);
+        }
     }
 
     fn owner(pid: i32, comm: &[u8]) -> Owner {

@@ -11,7 +11,7 @@
 
 use crate::pcapng::{self, Endian};
 
-/// Longest statistics block whose counters are read (Hone's are 196 bytes at most); a longer
+/// Longest statistics block whose counters are read (Hone's are 208 bytes at most); a longer
 /// one is skipped like any other block.
 const MAX_STATS_BLOCK: usize = 1024;
 

@@ -77,6 +77,7 @@ struct hone_stats {
 	u64 start_ns;		/* monotonic time it was loaded */
 	u64 received[3];	/* events received */
 	u64 lost[3];		/* events lost for want of memory */
+	u64 untracked;		/* sockets opened while the socket table was full */
 };
 
 void hone_notify_stats(struct hone_stats *out);

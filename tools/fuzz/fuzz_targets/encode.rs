@@ -115,7 +115,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
             let _ = text::tail(&mut Cursor::new(&mut line[..size]), ts);
         }
         4 => {
-            let st = SectionStats { start_ns: u.arbitrary()?, received: counts(u)?, lost: counts(u)?, dropped: counts(u)?, delivered: counts(u)?, filtered: u.arbitrary()? };
+            let st = SectionStats { start_ns: u.arbitrary()?, received: counts(u)?, lost: counts(u)?, dropped: counts(u)?, delivered: counts(u)?, filtered: u.arbitrary()?, untracked: u.arbitrary()? };
             if let Some(b) = encode(&mut buf, size, |c| section_statistics(c, ts, &st)) {
                 assert_eq!(b.len(), 196, "the section statistics block keeps the original's size");
                 split_block(b, Endian::NATIVE).expect("a statistics block splits");
