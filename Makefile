@@ -25,7 +25,7 @@ KERNEL_SOURCES := Kbuild Makefile VERSION COPYING \
 	$(wildcard rust/hone/src/*.rs rust/kglue/*.rs rust/kglue/*.mk rust/kglue/c/*.[ch]) scripts/rust-tree.sh
 
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := dump decode encode params ring tally
+FUZZ_TARGETS := dump decode encode params ring tally keep
 
 .PHONY: all check-kernel modules modules_install tools install install-tools install-dkms-source deb rpm \
 	host-test test test-hardened test-packaging stress bench demo kernel fuzz clean help

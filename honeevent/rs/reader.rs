@@ -22,7 +22,8 @@ use crate::hone::pcapng::{self, SectionInfo, SectionStats};
 use crate::hone::process_info::{self, ProcessInfoIndex};
 use crate::hone::record::{Counts, ProcessKind, CLASSES};
 use crate::hone::ring::{Entry, Ring};
-use crate::hone::{params, text};
+use crate::hone::text::{self, PacketPlaces};
+use crate::hone::params;
 use crate::kglue::clock::{mono_ns, real_offset_ns};
 use crate::kglue::hone_event::{HoneChain, HoneEvent, PacketEvent, PACKET_HEAD};
 use crate::Config;
@@ -258,6 +259,8 @@ struct Stream {
     delivered: Counts,
     /// The processes this section has described for its packets (PCAP-NG).
     processes: ProcessInfoIndex<KVec<process_info::Slot>>,
+    /// Where this section's last packet shown was seen (text).
+    places: PacketPlaces,
 }
 
 /// Whether a reader needs whole packets kept (PCAP-NG with a snaplen over `PACKET_HEAD`, or
@@ -395,6 +398,7 @@ impl Reader {
             delivered: Counts::default(),
             processes: ProcessInfoIndex::new(KVec::from_elem(process_info::Slot::default(), PROCESS_INFO_SLOTS, GFP_KERNEL)?)
                 .ok_or(ENOMEM)?,
+            places: PacketPlaces::default(),
         };
         KBox::pin_init(
             pin_init!(Reader {
@@ -532,6 +536,7 @@ impl Reader {
             s.head_pending = false;
             s.in_section = true;
             s.processes.new_section();
+            s.places.new_section();
             if s.snapshot_pending {
                 s.snapshot_pending = false;
                 s.snapshot = take_snapshot()?;
@@ -636,7 +641,7 @@ impl Reader {
                 let mut header = [0u8; 128];
                 let n = (p.held() as usize).min(header.len());
                 let header = if p.copy(0, &mut header[..n]) { &header[..n] } else { &header[..0] };
-                text::packet(&mut c, p.ts_ns, &p.record, header)
+                s.places.packet(&mut c, p.ts_ns, &p.record, header)
             }
             (Format::Pcapng, Next::Lost(_, total)) => pcapng::loss_statistics(&mut c, wall_ns(mono_ns()), total),
             (Format::Text, Next::Lost(gap, _)) => text::lost(&mut c, mono_ns(), gap),

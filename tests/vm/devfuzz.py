@@ -56,7 +56,7 @@ ALLOWED = {errno.EINVAL, errno.EFAULT, errno.EBADF, errno.ENOTSOCK, errno.ENOTTY
 
 PAGE = mmap.PAGESIZE
 PCAPNG_TYPES = {0x0A0D0D0A, 1, 5, 6, 0x101, 0x102, 0x80000001}
-TEXT_TAGS = {b"HEAD", b"TAIL", b"FORK", b"EXEC", b"EXIT", b"KTHD", b"CGNS", b"SOCK", b"PAKT", b"LOST"}
+TEXT_TAGS = {b"HEAD", b"TAIL", b"FORK", b"EXEC", b"EXIT", b"KTHD", b"CGNS", b"SOCK", b"PKNS", b"PAKT", b"LOST"}
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.ioctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p]

@@ -195,8 +195,10 @@ def unescape(field):
 
 
 def parse_text(data):
-    """Parses /dev/honet lines into dicts; raises on a malformed line."""
+    """Parses /dev/honet lines into dicts; raises on a malformed line. A PAKT record gets the
+    place of the PKNS line before it in its section as "place" (netns, cgroup, container)."""
     records = []
+    place = None
     for line in data.split(b"\n"):
         if not line:
             continue
@@ -208,6 +210,7 @@ def parse_text(data):
         rest = parts[2] if len(parts) > 2 else b""
         if tag == "HEAD":
             f = rest.split(b" ")
+            place = None
             rec["boot"] = float(f[0])
             rec["guid"] = f[1].decode() if len(f) > 1 else None
         elif tag in ("FORK", "EXEC", "EXIT", "KTHD"):
@@ -234,7 +237,16 @@ def parse_text(data):
                 raise ValueError(f"bad place line {line!r}")
             container = tail[end + 2:]
             rec.update(cgroup_path=unescape(tail[1:end]), container=None if container == b"-" else container.decode())
+        elif tag == "PKNS":
+            f = rest.split(b" ")
+            if len(f) != 3:
+                raise ValueError(f"bad packet place line {line!r}")
+            known = lambda v: None if v == b"-" else v
+            rec.update(netns=known(f[0]) and int(f[0]), cgroup=known(f[1]) and int(f[1]),
+                       container=known(f[2]) and f[2].decode())
+            place = (rec["netns"], rec["cgroup"], rec["container"])
         elif tag == "PAKT":
+            rec["place"] = place
             f = rest.split(b" ")
             rec.update(dir=f[0].decode(), conn=int(f[1], 16), pid=int(f[2]), proto=f[3].decode(),
                        src=f[4].decode(), dst=f[6].decode(), len=int(f[-1]))

@@ -14,6 +14,7 @@ packet's direction, its socket and the context it was sent in.
 import json
 import os
 import re
+import signal
 import struct
 import subprocess
 import sys
@@ -262,6 +263,38 @@ def check_namespaces_and_cgroups(pkts, every, data, windows):
             len(kept) == want and (want > 0) == keeps, f"{len(kept)} printed")
 
 
+def check_kept_container(kept, every):
+    """The file of `hone-read --container` (hone_a's peers' docker container) against `every`
+    packet the device gave a reader of all of it meanwhile."""
+    want = CONTAINER_OF["hone_a"]
+    runtime, cid = want.split(":")
+    try:
+        blocks = pcapng_blocks(kept)
+        described = described_processes(blocks)
+    except ValueError as e:
+        R.check("the file of hone-read --container is a well-formed capture", False, str(e))
+        return
+    R.check("the file of hone-read --container starts with a section header and ends with its statistics",
+            blocks and blocks[0][0] == 0x0A0D0D0A and blocks[-1][0] == 5, str([b[0] for b in blocks[:3]]))
+    kpkts = packets(blocks)
+    others = [(p["src"], p["dst"], p["container"]) for p in kpkts if p["container"] != want]
+    R.check(f"it keeps only packets of processes in {want[:19]}", kpkts and not others,
+            f"{len(kpkts)} packets: {others[:5]}")
+    t0, t1 = (kpkts[0]["ts"], kpkts[-1]["ts"]) if kpkts else (0, 0)
+    all_of_it = [(p["ts"], p["data"]) for p in every if p["container"] == want and t0 <= p["ts"] <= t1]
+    R.check("and every one of them that the device gave meanwhile", [(p["ts"], p["data"]) for p in kpkts] == all_of_it,
+            f"{len(kpkts)} kept vs {len(all_of_it)}")
+    wrong = [d for d in described if d[0] is None or d[2] is None or d[2][0] != d[0]]
+    infos = [struct.unpack_from("<I", body)[0] for btype, body in blocks if btype == 0x80000001]
+    R.check("its packets refer to the process info blocks kept with them, renumbered, and no other process's",
+            not wrong and set(infos) == {d[0] for d in described}, f"{wrong[:5]}; infos of {sorted(set(infos))}")
+    places = [dict(options(body[12:])) for btype, body in blocks if btype == 0x101]
+    placed = [o for o in places if 263 in o]
+    R.check("its process blocks are the container's: every one with a place names it",
+            placed and all(o[262] == runtime.encode() and o[263] == cid.encode() for o in placed),
+            str([(o.get(262), o.get(263)) for o in placed if o.get(263) != cid.encode()][:3]))
+
+
 def connection_events(blocks):
     """(conn, pid, wall time, closed) of the Connection Event Blocks of a /dev/hone stream (their
     timestamps are in µs, as the original's)."""
@@ -484,6 +517,9 @@ def test_correlation():
     R.check("modules load with a socket already open", r.returncode == 0, r.stderr)
     text = DeviceReader("/dev/honet")
     pcap = DeviceReader("/dev/hone")
+    kept_path = "/tmp/hone-kept.pcapng"
+    keeper = subprocess.Popen([os.path.join(TOOLS, "hone-read"), "-q", "-w", kept_path, "--container",
+                               CONTAINER_OF["hone_a"][:len("docker:") + 12]], stderr=subprocess.PIPE, text=True)
     time.sleep(1)
     windows = []
     for case in cases() + ["early"]:
@@ -502,6 +538,9 @@ def test_correlation():
     for rd in (text, pcap):
         rd.wait_quiet(1.0)
     tdata, pdata = text.close(), pcap.close()
+    keeper.send_signal(signal.SIGTERM)
+    _, err = keeper.communicate(timeout=60)
+    R.check("hone-read --container ends its file cleanly", keeper.returncode == 0, err)
     recs = parse_text(tdata)
     blocks = pcapng_blocks(pdata)
     pkts = packets(blocks)
@@ -551,14 +590,27 @@ def test_correlation():
     R.check("connection ids are socket inode numbers, not kernel addresses", not leaked, str(leaked[:3]))
 
     check_process_info(blocks, pdata, windows)
+    with open(kept_path, "rb") as f:
+        check_kept_container(f.read(), pkts)
+    os.unlink(kept_path)
     check_namespaces_and_cgroups([p for _, _, t0, t1 in windows for p in pkts if t0 <= p["ts"] <= t1], pkts,
                                  pdata, windows)
 
     # Both devices tell the same story.
     tp = [r["line"].split(b" ", 1)[1] for r in recs if r["tag"] == "PAKT"]
     dp = [r["line"].split(b" ", 1)[1] for r in dump(TOOLS, pdata) if r["tag"] == "PAKT"]
+    differ = [(i, a, b) for i, (a, b) in enumerate(zip(tp, dp)) if a != b]
     R.check("/dev/honet and /dev/hone (decoded) report the same packets", tp == dp and len(tp) == len(pkts),
-            f"{len(tp)} text vs {len(dp)} decoded vs {len(pkts)} EPBs")
+            f"{len(tp)} text vs {len(dp)} decoded vs {len(pkts)} EPBs; {len(differ)} differ: {differ[:3]}")
+    # The text's packet places, against the EPB options checked above against the namespaces.
+    tplaces = [r["place"] for r in recs if r["tag"] == "PAKT"]
+    eplaces = [(p["netns"], p["cgroup"], p["container"]) for p in pkts]
+    changes = (1 + sum(a != b for a, b in zip(eplaces, eplaces[1:]))) if eplaces else 0
+    lines = sum(r["tag"] == "PKNS" for r in recs)
+    wrong = [(i, a, b) for i, (a, b) in enumerate(zip(tplaces, eplaces)) if a != b]
+    R.check(f"each text packet's PKNS place is its EPB's netns, cgroup and container, with a PKNS line only "
+            f"where it changes ({lines} lines for {len(tplaces)} packets)",
+            tplaces == eplaces and lines == changes, f"{lines} lines vs {changes} changes; {wrong[:3]}")
 
 
 def test_snaplen():

@@ -91,6 +91,19 @@ impl Container {
             _ => &self.id()[..12.min(self.id().len())],
         }
     }
+
+    /// Whether a user's `want` (`[runtime:]id`, the id whole or, for a runtime's 64 hex digits,
+    /// its first 12 or more) names this container, as the tools' `--container` takes it.
+    #[cfg(not(hone_kernel))]
+    pub fn is_named(&self, want: &str) -> bool {
+        let (runtime, id) = match want.split_once(':') {
+            Some((runtime, id)) => (Runtime::from_name(runtime.as_bytes()), id),
+            None => (Some(self.runtime), want),
+        };
+        let full = self.id();
+        let hex_id = full.len() == 64 && full.iter().all(u8::is_ascii_hexdigit);
+        runtime == Some(self.runtime) && (full == id.as_bytes() || (hex_id && id.len() >= 12 && full.starts_with(id.as_bytes())))
+    }
 }
 
 /// The container of a process whose cgroup (v2) is at `path` (`/system.slice/docker-….scope`,

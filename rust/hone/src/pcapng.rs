@@ -633,7 +633,7 @@ pub fn decode_packet(body: &[u8], endian: Endian) -> Result<(PacketRecord, u64, 
 
 /// The captured bytes of the Enhanced Packet Block `body` and its options after them.
 #[cfg(not(hone_kernel))]
-fn epb_data_and_options(body: &[u8], endian: Endian) -> Result<(&[u8], &[u8]), DecodeError> {
+pub fn epb_data_and_options(body: &[u8], endian: Endian) -> Result<(&[u8], &[u8]), DecodeError> {
     let caplen = endian.u32(body.get(12..).ok_or(DecodeError::Truncated)?)? as usize;
     let data = body.get(20..20usize.checked_add(caplen).ok_or(DecodeError::BadLength)?).ok_or(DecodeError::Truncated)?;
     Ok((data, body.get(20 + caplen + pad4(caplen)..).unwrap_or(&[])))

@@ -7,6 +7,7 @@
 //! line always splits unambiguously: in the quoted path, `"`, `\` and control bytes are written
 //! as `\xHH`; in arguments also the space. Each argument is followed by one space, as before.
 
+use super::container::Container;
 use super::cursor::{Cursor, Full};
 use super::params::HostId;
 use super::ip::{self, Addrs, Summary};
@@ -78,15 +79,20 @@ pub fn place(c: &mut Cursor<'_>, ts_ns: u64, pid: i32, place: &Place<'_>) -> Res
     c.put(b" \"")?;
     escaped(c, place.cgroup_path, false)?;
     c.put(b"\" ")?;
-    match place.container() {
+    container_field(c, place.container().as_ref())?;
+    c.byte(b'\n')
+}
+
+/// A container as `<runtime>:<id>` (the id escaped as an argument), `-` for none.
+fn container_field(c: &mut Cursor<'_>, container: Option<&Container>) -> Result<(), Full> {
+    match container {
         Some(container) => {
             c.put(container.runtime.name().as_bytes())?;
             c.byte(b':')?;
-            escaped(c, container.id(), true)?;
+            escaped(c, container.id(), true)
         }
-        None => c.byte(b'-')?,
+        None => c.byte(b'-'),
     }
-    c.byte(b'\n')
 }
 
 fn process_line(c: &mut Cursor<'_>, ts_ns: u64, rec: &ProcessRecord<'_>) -> Result<(), Full> {
@@ -240,6 +246,71 @@ pub fn packet(c: &mut Cursor<'_>, ts_ns: u64, rec: &PacketRecord, header: &[u8])
     c.byte(b'\n')
 }
 
+/// Where packets were seen: the network namespace of their hook, the cgroup of their socket and
+/// the container of their process, each when known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketPlace {
+    netns: Option<u32>,
+    cgroup: Option<u64>,
+    container: Option<Container>,
+}
+
+impl PacketPlace {
+    /// The place of the packet `rec`.
+    pub fn of(rec: &PacketRecord) -> Self {
+        PacketPlace { netns: rec.netns, cgroup: rec.cgroup, container: rec.container }
+    }
+}
+
+/// `<ts> PKNS netns cgroup-id runtime:id`: where the packets of the `PAKT` lines that follow
+/// were seen, until the next `PKNS` line (see [`PacketPlaces`]): the inode number of their hook's
+/// network namespace, the id of their socket's cgroup, their process's container; `-` for one
+/// not known.
+pub fn packet_place(c: &mut Cursor<'_>, ts_ns: u64, place: &PacketPlace) -> Result<(), Full> {
+    c.seconds_ns(ts_ns)?;
+    c.put(b" PKNS ")?;
+    match place.netns {
+        Some(ns) => c.dec(u64::from(ns))?,
+        None => c.byte(b'-')?,
+    }
+    c.byte(b' ')?;
+    match place.cgroup {
+        Some(id) => c.dec(id)?,
+        None => c.byte(b'-')?,
+    }
+    c.byte(b' ')?;
+    container_field(c, place.container.as_ref())?;
+    c.byte(b'\n')
+}
+
+/// The place of the last packet a text stream showed in its section, so that a `PKNS` line is
+/// written only where the place changes: the `PAKT` lines keep the original's fields, and a
+/// stream whose packets are all seen in one place gets one line more, not one per packet.
+#[derive(Debug, Default)]
+pub struct PacketPlaces {
+    shown: Option<PacketPlace>,
+}
+
+impl PacketPlaces {
+    /// A new section starts: its first packet gets a `PKNS` line.
+    pub fn new_section(&mut self) {
+        self.shown = None;
+    }
+
+    /// Writes the `PAKT` line of `rec` (as [`packet`]), preceded by a `PKNS` line when its place
+    /// is not that of the section's last packet shown. Nothing is remembered unless both fit: a
+    /// record written again into a larger buffer comes out the same.
+    pub fn packet(&mut self, c: &mut Cursor<'_>, ts_ns: u64, rec: &PacketRecord, header: &[u8]) -> Result<(), Full> {
+        let place = PacketPlace::of(rec);
+        if self.shown != Some(place) {
+            packet_place(c, ts_ns, &place)?;
+        }
+        packet(c, ts_ns, rec, header)?;
+        self.shown = Some(place);
+        Ok(())
+    }
+}
+
 /// `<ts> LOST <process> <socket> <packet>`: events this reader dropped at this point because its
 /// ring was full.
 pub fn lost(c: &mut Cursor<'_>, ts_ns: u64, gap: &Counts) -> Result<(), Full> {
@@ -354,6 +425,38 @@ mod tests {
         );
         let rec = PacketRecord { inbound: true, conn: None, pid: None, thread: None, comm: Default::default(), basis: None, netns: None, cgroup: None, container: None, len: 3 };
         assert_eq!(render(|c| packet(c, 0, &rec, &[0x45, 0, 0])), "0.000000000 PAKT I 00000000 0 ? ? -> ? 3\n");
+    }
+
+    #[test]
+    fn a_place_line_comes_where_the_packets_place_changes() {
+        use crate::container::Runtime;
+        let udp = crate::ip::test_ipv4(17, [10, 0, 0, 5], [10, 0, 0, 6], &[0x30, 0x39, 0, 53]);
+        let host = PacketRecord { inbound: false, conn: Some(1), pid: Some(40), thread: None, comm: Default::default(), basis: None, netns: Some(4026531840), cgroup: Some(7), container: None, len: 28 };
+        let web = Container::new(Runtime::Docker, b"3f2a9c0d5e8b7a6f1c4d2e0b9a8f7e6d5c4b3a291807f6e5d4c3b2a19087f6e5").unwrap();
+        let boxed = PacketRecord { netns: Some(4026532293), cgroup: Some(8), container: Some(web), ..host };
+        let mut places = PacketPlaces::default();
+        let mut out = std::string::String::new();
+        for (ts, rec) in [(1, &host), (2, &host), (3, &boxed), (4, &boxed), (5, &host)] {
+            out += &render(|c| places.packet(c, ts, rec, &udp));
+        }
+        let head = "PKNS 4026531840 7 -\n";
+        let inner = "PKNS 4026532293 8 docker:3f2a9c0d5e8b7a6f1c4d2e0b9a8f7e6d5c4b3a291807f6e5d4c3b2a19087f6e5\n";
+        let pakt = |ts: u32| std::format!("0.00000000{ts} PAKT O 00000001 40 UDPv4 10.0.0.5:12345 -> 10.0.0.6:53 28\n");
+        let want = std::format!(
+            "0.000000001 {head}{}{}0.000000003 {inner}{}{}0.000000005 {head}{}",
+            pakt(1), pakt(2), pakt(3), pakt(4), pakt(5)
+        );
+        assert_eq!(out, want);
+        // A new section shows its first packet's place; unknown fields are `-`.
+        places.new_section();
+        let bare = PacketRecord { netns: None, cgroup: None, ..host };
+        assert!(render(|c| places.packet(c, 6, &bare, &udp)).starts_with("0.000000006 PKNS - - -\n0.000000006 PAKT"));
+        // Nothing is remembered unless both lines fit: the retry shows the place again.
+        places.new_section();
+        let mut small = [0u8; 40];
+        assert_eq!(places.packet(&mut Cursor::new(&mut small), 7, &host, &udp), Err(Full));
+        assert!(render(|c| places.packet(c, 7, &host, &udp)).starts_with("0.000000007 PKNS 4026531840 7 -\n"));
+        assert!(render(|c| places.packet(c, 8, &host, &udp)).starts_with("0.000000008 PAKT"));
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //! nanoseconds. Interface Statistics Blocks
 //! written where a reader lost events become `LOST` lines with the counts of that gap.
 
+pub mod keep;
+
 use hone::container::{Container, Runtime};
 use hone::cursor::Cursor;
 use hone::params::{Guid, HostId};
@@ -252,17 +254,6 @@ fn base_name(path: &[u8]) -> &[u8] {
     path.rsplit(|&b| b == b'/').next().unwrap_or(path)
 }
 
-/// Whether `want` (`[runtime:]id`, an id cut to 12 or more digits) names `container`.
-fn names_container(want: &str, container: &Container) -> bool {
-    let (runtime, id) = match want.split_once(':') {
-        Some((runtime, id)) => (Runtime::from_name(runtime.as_bytes()), id),
-        None => (Some(container.runtime), want),
-    };
-    let full = container.id();
-    let hex_id = full.len() == 64 && full.iter().all(u8::is_ascii_hexdigit);
-    runtime == Some(container.runtime) && (full == id.as_bytes() || (hex_id && id.len() >= 12 && full.starts_with(id.as_bytes())))
-}
-
 impl Filter {
     /// Keeps the records that match every criterion given (`None`: any).
     pub fn new(pid: Option<i64>, name: Option<String>, conn: Option<u32>, cgroup: Option<u64>, container: Option<String>) -> Self {
@@ -292,17 +283,21 @@ impl Filter {
             && self.conn.is_none_or(|want| conn == Some(want))
             && self.name.as_deref().is_none_or(|want| name == Some(want.as_bytes()))
             && self.cgroup.is_none_or(|want| cgroup == Some(want))
-            && self.container.as_deref().is_none_or(|want| container.is_some_and(|c| names_container(want, &c)))
+            && self.container.as_deref().is_none_or(|want| container.is_some_and(|c| c.is_named(want)))
     }
 }
 
-fn text_line(rec: &Record<'_>, line: &mut [u8]) -> Result<usize, String> {
+/// The text of `rec`, as `/dev/honet` writes it (with `places`, the stream's packet places).
+fn text_line(rec: &Record<'_>, places: &mut text::PacketPlaces, line: &mut [u8]) -> Result<usize, String> {
     let mut c = Cursor::new(line);
     let r = match rec {
-        Record::Head(hostid) => text::head(&mut c, 0, 0, hostid),
+        Record::Head(hostid) => {
+            places.new_section();
+            text::head(&mut c, 0, 0, hostid)
+        }
         Record::Process(p, ts) => text::process(&mut c, *ts, p),
         Record::Socket(s, ts) => text::socket(&mut c, *ts, s),
-        Record::Packet(p, ts, data) => text::packet(&mut c, *ts, p, data),
+        Record::Packet(p, ts, data) => places.packet(&mut c, *ts, p, data),
         Record::Lost(gap, ts) => text::lost(&mut c, *ts, gap),
     };
     r.map_err(|_| "record too large".to_string())?;
@@ -402,7 +397,7 @@ fn json_line(rec: &Record<'_>, processes: &Processes) -> Result<String, String> 
             let hostid = match hostid {
                 HostId::Guid(_) => {
                     let mut line = [0u8; 128];
-                    let n = text_line(rec, &mut line)?;
+                    let n = text_line(rec, &mut Default::default(), &mut line)?;
                     let s = String::from_utf8_lossy(&line[..n]);
                     Some(s.trim_end().rsplit(' ').next().unwrap_or("").to_string())
                 }
@@ -480,13 +475,14 @@ pub struct Printer {
     json: bool,
     filter: Filter,
     processes: Processes,
+    places: text::PacketPlaces,
     line: Vec<u8>,
 }
 
 impl Printer {
     /// Prints text records, or JSON objects, that `filter` keeps.
     pub fn new(json: bool, filter: Filter) -> Self {
-        Printer { json, filter, processes: Processes::default(), line: vec![0u8; 1 << 20] }
+        Printer { json, filter, processes: Processes::default(), places: Default::default(), line: vec![0u8; 1 << 20] }
     }
 
     fn print(&mut self, rec: &Record<'_>, out: &mut impl Write) -> Result<(), DumpError> {
@@ -499,7 +495,7 @@ impl Printer {
             l.push('\n');
             out.write_all(l.as_bytes()).map_err(DumpError::Output)
         } else {
-            let n = text_line(rec, &mut self.line).map_err(DumpError::Record)?;
+            let n = text_line(rec, &mut self.places, &mut self.line).map_err(DumpError::Record)?;
             out.write_all(&self.line[..n]).map_err(DumpError::Output)
         }
     }
@@ -634,15 +630,16 @@ mod tests {
 
     #[test]
     fn filters_and_json() {
+        // Each packet printed comes after its place line (PKNS), the section's first.
         let by_name = run(false, Filter { name: Some("a b".into()), ..Default::default() });
-        assert_eq!(by_name.lines().count(), 7, "{by_name}");
+        assert_eq!(by_name.lines().count(), 8, "{by_name}");
         assert_eq!(run(false, Filter { name: Some("nope".into()), ..Default::default() }).lines().count(), 3);
-        assert_eq!(run(false, Filter { conn: Some(0x1234), ..Default::default() }).lines().count(), 5);
+        assert_eq!(run(false, Filter { conn: Some(0x1234), ..Default::default() }).lines().count(), 6);
         assert_eq!(run(false, Filter { pid: Some(7), ..Default::default() }).lines().count(), 3);
         // The packet's socket is in cgroup 5: that packet, and the head and loss records.
         let by_cgroup = run(false, Filter { cgroup: Some(5), ..Default::default() });
         assert_eq!(by_cgroup.lines().filter(|l| l.contains(" PAKT ")).count(), 1, "{by_cgroup}");
-        assert_eq!(by_cgroup.lines().count(), 4, "{by_cgroup}");
+        assert_eq!(by_cgroup.lines().count(), 5, "{by_cgroup}");
         assert_eq!(run(false, Filter { cgroup: Some(6), ..Default::default() }).lines().count(), 3);
         // The process is in cgroup 77: its records and its socket's, not the packet of a socket
         // the kernel says was opened elsewhere.
@@ -652,7 +649,7 @@ mod tests {
         // Its container: every record of the process, its socket and its packet.
         for want in [CONTAINER, "docker:3f2a9c0d5e8b", "3f2a9c0d5e8b7a6f"] {
             let by_container = run(false, Filter { container: Some(want.into()), ..Default::default() });
-            assert_eq!(by_container.lines().count(), 7, "{want}: {by_container}");
+            assert_eq!(by_container.lines().count(), 8, "{want}: {by_container}");
         }
         for other in ["3f2a9c0d5e8", "podman:3f2a9c0d5e8b", "nope:3f2a9c0d5e8b", "4f2a9c0d5e8b"] {
             assert_eq!(run(false, Filter { container: Some(other.into()), ..Default::default() }).lines().count(), 3, "{other}");
@@ -708,6 +705,7 @@ mod tests {
              1700000000.123456000 EXEC 42 1 1000 100 \"/bin/a b\" a\\x20b -x \n\
              1700000000.123456000 CGNS 42 77 1 4026532290 4026532293 \"{DOCKER_SCOPE}\" docker:{CONTAINER}\n\
              1700000000.200000000 SOCK O 42 -1 -1 -1 00001234\n\
+             1700000000.300000123 PKNS 4026531840 5 -\n\
              1700000000.300000123 PAKT O 00001234 42 UDPv4 127.0.0.1:12345 -> 127.0.0.1:53 28\n\
              1700000001.000000000 LOST 5 0 2\n\
              1700000002.000000000 LOST 2 1 0\n")

@@ -10,6 +10,7 @@
 
 use clap::Parser;
 use hone::ioctl;
+use hone_dump::keep::{Keep, Want};
 use hone::tally::Tally;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -50,7 +51,8 @@ mod exit {
         file, 74 the device refused a setting, 71 other system errors.",
     after_help = "Examples:\n  hone-read -w /var/log/hone/hone.pcapng -s 96\n  \
         hone-read -w hone.pcapng -C 100 -W 10     ten rotating files of about 100 MB\n  \
-        hone-read -w 'hone-%Y%m%d-%H%M.pcapng' -G 3600   one file an hour"
+        hone-read -w 'hone-%Y%m%d-%H%M.pcapng' -G 3600   one file an hour\n  \
+        hone-read -w web.pcapng --container 3f2a9c0d5e8b   one docker container's part"
 )]
 struct Args {
     /// Write to FILE ("-" for standard output, the default). With -G, FILE is a strftime(3)
@@ -82,6 +84,27 @@ struct Args {
     /// Print nothing on stderr but errors.
     #[arg(short = 'q', conflicts_with = "verbose")]
     quiet: bool,
+    /// Keep only this container's part of the stream: the records of its processes, their
+    /// sockets and packets (and every section header and statistics block). `[RUNTIME:]ID`, the
+    /// id whole or its first 12 or more digits, as `docker ps` and `machinectl` show it.
+    #[arg(long = "container", value_name = "ID", conflicts_with = "cgroup")]
+    container: Option<String>,
+    /// Keep only this cgroup's part of the stream: the records of the processes in it, their
+    /// sockets, and the packets of sockets opened in it. ID is the inode number of its directory
+    /// (`stat -c %i /sys/fs/cgroup/system.slice/x.service`), as hone-dump's CGNS lines print it.
+    #[arg(long = "cgroup", value_name = "ID")]
+    cgroup: Option<u64>,
+}
+
+impl Args {
+    /// The part of the stream to keep, when not all of it.
+    fn keep(&self) -> Option<Want> {
+        match (&self.container, self.cgroup) {
+            (Some(id), _) => Some(Want::Container(id.clone())),
+            (None, Some(id)) => Some(Want::Cgroup(id)),
+            (None, None) => None,
+        }
+    }
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -241,6 +264,8 @@ fn run(args: &Args) -> Result<(), Failure> {
     let mut bytes = 0u64;
     let mut tally = Tally::default();
     let mut buf = vec![0u8; READ_SIZE];
+    let mut keep = args.keep().map(Keep::new);
+    let mut kept = Vec::new();
     let mut drained = true; // the last read found nothing: wait for the device before the next
     let mut file_started = Instant::now();
     let mut last_status = Instant::now();
@@ -306,14 +331,23 @@ fn run(args: &Args) -> Result<(), Failure> {
             file_started = Instant::now();
             continue;
         }
-        if let Err(e) = out.write_all(&buf[..n]) {
+        let data = match &mut keep {
+            Some(keep) => {
+                kept.clear();
+                keep.feed(&buf[..n], &mut kept)
+                    .map_err(|e| Failure(exit::OS_ERROR, format!("{}: {e}", args.device.display())))?;
+                &kept[..]
+            }
+            None => &buf[..n],
+        };
+        if let Err(e) = out.write_all(data) {
             if e.kind() == io::ErrorKind::BrokenPipe {
                 return Ok(());
             }
             return fail(exit::OS_ERROR, format!("writing {}: {e}", out.name()));
         }
-        tally.feed(&buf[..n]);
-        bytes += n as u64;
+        tally.feed(data);
+        bytes += data.len() as u64;
     }
 }
 
