@@ -14,6 +14,7 @@
 extern crate std;
 
 pub mod cursor;
+pub mod encoder;
 pub mod ioctl;
 pub mod attribution;
 pub mod container;
@@ -24,6 +25,7 @@ pub mod process_containers;
 pub mod process_info;
 pub mod record;
 pub mod ring;
+pub mod section;
 pub mod socktab;
 pub mod tally;
 pub mod text;
