@@ -14,7 +14,7 @@
 //! ring is full, events are dropped, counted, and the loss is reported in the stream where it
 //! happened. Opening for writing fails with `EINVAL`. The ioctls of the original (restart,
 //! snaplen, socket filter, "at head") and per-reader pid and connection filters steer a reader
-//! (see `reader`).
+//! (see `ioctls`).
 //!
 //! Parameters (validated at load; a bad value fails the load with `EINVAL`): `devname`,
 //! `major`, `hostid`, `comment`, `snaplen`, `pageorder`.
@@ -29,6 +29,7 @@ use kernel::sync::Arc;
 mod hone {
     pub mod container;
     pub mod cursor;
+    pub mod encoder;
     pub mod ioctl;
     pub mod ip;
     pub mod params;
@@ -36,6 +37,7 @@ mod hone {
     pub mod process_info;
     pub mod record;
     pub mod ring;
+    pub mod section;
     pub mod text;
 }
 
@@ -68,6 +70,9 @@ pub mod shim {
     include!("shim_bindings.rs");
 }
 
+mod ioctls;
+mod output;
+mod queue;
 mod reader;
 
 use hone::params::{self, HostId, ParamError};

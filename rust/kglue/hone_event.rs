@@ -56,34 +56,6 @@ impl PacketEvent {
         Some(PacketEvent { data, ts_ns, record })
     }
 
-    /// How many of the packet's bytes (from its network header) the event holds.
-    #[cfg(hone_crate = "honeevent")]
-    pub(crate) fn held(&self) -> u32 {
-        match &self.data {
-            PacketData::Clone(_) => self.record.len,
-            PacketData::Head { len, .. } => *len,
-        }
-    }
-
-    /// Copies `buf.len()` bytes of the packet, starting `off` bytes after its network header;
-    /// false if the event does not hold them.
-    #[cfg(hone_crate = "honeevent")]
-    pub(crate) fn copy(&self, off: u32, buf: &mut [u8]) -> bool {
-        match &self.data {
-            PacketData::Clone(skb) => skb.copy(off, buf),
-            PacketData::Head { len: held, bytes } => {
-                let Ok(len) = u32::try_from(buf.len()) else { return false };
-                match off.checked_add(len).filter(|&end| end <= *held) {
-                    Some(end) => {
-                        buf.copy_from_slice(&bytes[off as usize..end as usize]);
-                        true
-                    }
-                    None => false,
-                }
-            }
-        }
-    }
-
     /// Copies `len` bytes of the packet, starting `off` bytes after its network header, to user
     /// memory at `addr`: a clone's data goes from the kernel's buffer straight to the reader.
     /// `EFAULT` if the user memory is bad or the event does not hold those bytes.
@@ -94,6 +66,33 @@ impl PacketEvent {
             PacketData::Head { len: held, bytes } => {
                 let end = off.checked_add(len).filter(|&end| end <= *held).ok_or(EFAULT)?;
                 super::user::user_slice(addr, len as usize).writer().write_slice(&bytes[off as usize..end as usize])
+            }
+        }
+    }
+}
+
+// What the encoders read of a packet.
+#[cfg(hone_crate = "honeevent")]
+impl crate::hone::encoder::PacketBytes for PacketEvent {
+    fn held(&self) -> u32 {
+        match &self.data {
+            PacketData::Clone(_) => self.record.len,
+            PacketData::Head { len, .. } => *len,
+        }
+    }
+
+    fn copy(&self, off: u32, buf: &mut [u8]) -> bool {
+        match &self.data {
+            PacketData::Clone(skb) => skb.copy(off, buf),
+            PacketData::Head { len: held, bytes } => {
+                let held = bytes.get(..*held as usize).unwrap_or(&[]);
+                match held.get(off as usize..).and_then(|rest| rest.get(..buf.len())) {
+                    Some(src) => {
+                        buf.copy_from_slice(src);
+                        true
+                    }
+                    None => false,
+                }
             }
         }
     }

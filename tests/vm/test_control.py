@@ -110,6 +110,27 @@ def test_restart():
         R.check("the next read starts a new section: SHB, IDB and a fresh snapshot", False, str(e))
     os.close(fd)
 
+    # A second restart while a section ends (before its statistics, or between them and the end
+    # of file) does not take them away: hone-read cuts its files at that end of file.
+    for read_first in (0, 16):
+        fd = os.open("/dev/hone", os.O_RDONLY | os.O_NONBLOCK)
+        head, _ = drain(fd)
+        fcntl.ioctl(fd, RESTART)
+        tail = os.read(fd, read_first) if read_first else b""
+        fcntl.ioctl(fd, RESTART)
+        rest, eof = drain(fd, until_eof=True)
+        after, _ = drain(fd)
+        os.close(fd)
+        try:
+            blocks = pcapng_blocks(head + tail + rest)
+            nb = pcapng_blocks(after)
+            ok = (eof and blocks[-1][0] == 5 and len(blocks[-1][1]) == 208 - 12
+                  and sum(1 for b in blocks if b[0] == 0x0A0D0D0A) == 1 and nb[0][0] == 0x0A0D0D0A)
+            R.check(f"a second RESTART {'after' if read_first else 'before'} the first read of the ending section "
+                    "keeps its statistics and its end of file", ok, f"{[b[0] for b in blocks[-3:]]} eof={eof}")
+        except (ValueError, IndexError) as e:
+            R.check("a second RESTART keeps the ending section's statistics and end of file", False, str(e))
+
     tfd = os.open("/dev/honet", os.O_RDONLY | os.O_NONBLOCK)
     drain(tfd)
     fcntl.ioctl(tfd, RESTART)
