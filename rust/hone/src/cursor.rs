@@ -49,11 +49,19 @@ impl<'a> Cursor<'a> {
         self.put(&[b])
     }
 
-    /// Appends `n` bytes for the caller to fill in, and returns them (zeroed).
+    /// Appends `n` bytes for the caller to fill in, and returns them as the buffer holds them
+    /// (not cleared: a whole packet's 64 KiB sent from elsewhere is not written twice).
     pub fn reserve(&mut self, n: usize) -> Result<&mut [u8], Full> {
         let start = self.pos;
-        self.zeros(n)?;
-        Ok(&mut self.buf[start..start + n])
+        let end = start.checked_add(n).ok_or(Full)?;
+        let bytes = self.buf.get_mut(start..end).ok_or(Full)?;
+        self.pos = end;
+        Ok(bytes)
+    }
+
+    /// Takes back what was written after `len` bytes (no more than [`Self::len`]).
+    pub fn truncate(&mut self, len: usize) {
+        self.pos = self.pos.min(len);
     }
 
     /// Appends `n` zero bytes.
@@ -79,14 +87,24 @@ impl<'a> Cursor<'a> {
         self.put(&v.to_ne_bytes())
     }
 
-    /// Overwrites a `u32` at an earlier offset (used for block lengths).
-    pub fn patch_u32(&mut self, at: usize, v: u32) -> Result<(), Full> {
-        let end = at.checked_add(4).ok_or(Full)?;
+    /// Overwrites bytes written earlier, at offset `at`.
+    fn patch(&mut self, at: usize, bytes: &[u8]) -> Result<(), Full> {
+        let end = at.checked_add(bytes.len()).ok_or(Full)?;
         if end > self.pos {
             return Err(Full);
         }
-        self.buf[at..end].copy_from_slice(&v.to_ne_bytes());
+        self.buf[at..end].copy_from_slice(bytes);
         Ok(())
+    }
+
+    /// Overwrites a `u16` at an earlier offset (used for option lengths).
+    pub fn patch_u16(&mut self, at: usize, v: u16) -> Result<(), Full> {
+        self.patch(at, &v.to_ne_bytes())
+    }
+
+    /// Overwrites a `u32` at an earlier offset (used for block lengths).
+    pub fn patch_u32(&mut self, at: usize, v: u32) -> Result<(), Full> {
+        self.patch(at, &v.to_ne_bytes())
     }
 
     /// Appends the decimal form of an unsigned number.
@@ -170,5 +188,22 @@ mod tests {
         assert_eq!(c.dec(123), Err(Full));
         assert_eq!(c.remaining(), 1);
         assert_eq!(c.patch_u32(0, 1), Err(Full));
+        assert_eq!(c.reserve(2), Err(Full));
+        assert_eq!(c.patch_u16(1, 7), Err(Full), "only what was written can be patched");
+    }
+
+    #[test]
+    fn reserve_leaves_the_bytes_and_truncate_takes_back() {
+        let mut b = *b"xxxxxxxx";
+        let mut c = Cursor::new(&mut b);
+        c.put(b"ab").unwrap();
+        assert_eq!(c.reserve(3).unwrap(), b"xxx", "reserved bytes are as the buffer held them");
+        c.patch_u16(0, u16::from_ne_bytes(*b"AB")).unwrap();
+        c.truncate(4);
+        assert_eq!(c.len(), 4);
+        c.truncate(9);
+        assert_eq!(c.len(), 4, "truncate never lengthens");
+        c.put(b"cd").unwrap();
+        assert_eq!(&b[..6], b"ABxxcd");
     }
 }

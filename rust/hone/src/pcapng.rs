@@ -323,10 +323,6 @@ pub fn packet_comment(c: &mut Cursor<'_>, rec: &PacketRecord) -> Result<(), Full
     Ok(())
 }
 
-/// Longest packet comment: a pid, a name of 16 bytes and a container's name of 64, each byte
-/// escaped as 4, the basis and the connection id.
-const MAX_COMMENT: usize = 512;
-
 /// Where a packet's captured bytes start in the Enhanced Packet Block of [`packet_block`]: after
 /// the type, length, interface, timestamp, captured and original lengths.
 pub const EPB_DATA_OFFSET: usize = 28;
@@ -355,12 +351,17 @@ pub fn packet_block(
         let n = caplen as usize;
         fill(c.reserve(n)?)?;
         c.zeros(pad4(n))?;
-        let mut comment = [0u8; MAX_COMMENT];
-        let mut cc = Cursor::new(&mut comment);
-        packet_comment(&mut cc, rec)?;
-        let len = cc.len();
-        if len > 0 {
-            option(c, 1, &comment[..len])?;
+        // Option 1, written in place: its length is known once the comment is written.
+        let at = c.len();
+        c.u16(1)?;
+        c.u16(0)?;
+        packet_comment(c, rec)?;
+        match c.len() - at - 4 {
+            0 => c.truncate(at),
+            len => {
+                c.patch_u16(at + 2, u16::try_from(len).map_err(|_| Full)?)?;
+                c.zeros(pad4(len))?;
+            }
         }
         if let Some(conn) = rec.conn {
             option_u32(c, 257, conn)?;
@@ -857,6 +858,75 @@ mod tests {
         assert_eq!((back, ts), (SocketRecord { owner: Owner { pid: 2345, ..Default::default() }, ..close }, 5));
     }
 
+    /// An Enhanced Packet Block, laid out byte by byte as the PCAP-NG draft and the README's
+    /// option table say, against what `packet_block` writes.
+    #[test]
+    fn epb_is_the_documented_layout_byte_for_byte() {
+        fn opt(out: &mut std::vec::Vec<u8>, code: u16, value: &[u8]) {
+            out.extend_from_slice(&code.to_ne_bytes());
+            out.extend_from_slice(&(value.len() as u16).to_ne_bytes());
+            out.extend_from_slice(value);
+            out.resize(out.len() + (4 - value.len() % 4) % 4, 0);
+        }
+        let rec = PacketRecord {
+            inbound: true,
+            conn: Some(0x4a1),
+            pid: Some(1234),
+            thread: Some(1236),
+            comm: crate::record::Comm::new(b"curl"),
+            basis: Some(Basis::Owner),
+            netns: Some(4026531840),
+            cgroup: Some(0x1_0000_0007),
+            container: None,
+            len: 70,
+        };
+        for (caplen, index) in [(5u32, Some(3u32)), (0, None), (8, Some(0))] {
+            let data: std::vec::Vec<u8> = (0..caplen as u8).collect();
+            let ts = 0x0102_0304_0506_0708u64;
+            let mut body = std::vec::Vec::new();
+            for v in [0u32, (ts >> 32) as u32, ts as u32, caplen, 70] {
+                body.extend_from_slice(&v.to_ne_bytes());
+            }
+            body.extend_from_slice(&data);
+            body.resize(body.len() + (4 - data.len() % 4) % 4, 0);
+            opt(&mut body, 1, b"pid=1234 comm=curl via=owner conn=000004a1");
+            opt(&mut body, 257, &0x4a1u32.to_ne_bytes());
+            opt(&mut body, 258, &1234u32.to_ne_bytes());
+            opt(&mut body, 8, &[1234u32.to_ne_bytes(), 1236u32.to_ne_bytes()].concat());
+            opt(&mut body, EPB_BASIS, &2u32.to_ne_bytes());
+            opt(&mut body, EPB_NETNS, &4026531840u32.to_ne_bytes());
+            opt(&mut body, EPB_CGROUP, &0x1_0000_0007u64.to_ne_bytes());
+            if let Some(index) = index {
+                opt(&mut body, EPB_PROCESS_INFO, &index.to_ne_bytes());
+            }
+            opt(&mut body, 2, &1u32.to_ne_bytes());
+            body.extend_from_slice(&0u32.to_ne_bytes());
+            let total = (body.len() + 12) as u32;
+            let mut want = std::vec::Vec::new();
+            want.extend_from_slice(&EPB.to_ne_bytes());
+            want.extend_from_slice(&total.to_ne_bytes());
+            want.extend_from_slice(&body);
+            want.extend_from_slice(&total.to_ne_bytes());
+            let got = encode(|c| packet_block(c, &rec, index, ts, caplen, |d| {
+                d.copy_from_slice(&data);
+                Ok(())
+            }));
+            assert_eq!(got, want, "caplen {caplen}");
+        }
+        // No comment, no option 1.
+        let bare = PacketRecord { conn: None, pid: None, thread: None, basis: None, netns: None, cgroup: None, ..rec };
+        let got = encode(|c| packet_block(c, &bare, None, 0, 0, |_| Ok(())));
+        let mut want = std::vec::Vec::new();
+        for v in [EPB, 44, 0, 0, 0, 0, 70] {
+            want.extend_from_slice(&v.to_ne_bytes());
+        }
+        opt(&mut want, 2, &1u32.to_ne_bytes());
+        for v in [0u32, 44] {
+            want.extend_from_slice(&v.to_ne_bytes());
+        }
+        assert_eq!(got, want);
+    }
+
     #[test]
     fn epb_carries_the_process_for_stock_tools() {
         let rec = PacketRecord {
@@ -892,13 +962,13 @@ mod tests {
         assert!(opts.contains(&(EPB_CONTAINER_RUNTIME, &b"docker"[..])));
         assert!(opts.contains(&(EPB_CONTAINER_ID, &id[..])));
         assert_eq!(decode_packet(blk.body, Endian::NATIVE).unwrap().0.container, Some(docker));
-        // The longest comment fits: a name and a machine's name each of escaped bytes.
+        // The longest comment (a name and a machine's name each of escaped bytes) is one option.
         let machine = Container::new(Runtime::Nspawn, &[0xff; 64]).unwrap();
         let worst = PacketRecord { pid: Some(u32::MAX), comm: crate::record::Comm::new(&[0xff; 16]), container: Some(machine), ..rec };
-        let mut big = [0u8; MAX_COMMENT];
-        let mut c = Cursor::new(&mut big);
-        packet_comment(&mut c, &worst).unwrap();
-        assert!(c.len() <= MAX_COMMENT);
+        let b = encode(|c| packet_block(c, &worst, None, 0, 60, |d| { d.fill(0); Ok(()) }));
+        let (blk, _) = split_block(&b, Endian::NATIVE).unwrap();
+        let (code, comment) = Options::new(&blk.body[80..], Endian::NATIVE).next().unwrap().unwrap();
+        assert!(code == 1 && comment.starts_with(b"pid=4294967295 comm=\\xff") && comment.ends_with(b"conn=000004a1"));
         // Without socket or process: no comment, no ids, only the direction.
         let bare = PacketRecord { conn: None, pid: None, thread: None, comm: Default::default(), basis: None, netns: None, cgroup: None, container: None, ..rec };
         let b = encode(|c| packet_block(c, &bare, None, 0, 60, |d| { d.fill(0); Ok(()) }));
