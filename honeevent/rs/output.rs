@@ -226,10 +226,9 @@ impl Stream {
             self.len = 0;
             self.sent = 0;
             self.from_packet = None;
-            let clock = Clock { now_ns: mono_ns(), real_offset_ns: real_offset_ns() };
             let mut end_of_section = false;
             while self.len < out.len && self.from_packet.is_none() {
-                match self.next_record(shared, cfg, clock) {
+                match self.next_record(shared, cfg) {
                     Ok(Produced::Record) => {}
                     Ok(Produced::Full | Produced::Nothing) => break,
                     Ok(Produced::EndOfSection) => {
@@ -325,7 +324,10 @@ impl Stream {
     }
 
     /// Formats the next record into the buffer, after the records already there.
-    fn next_record(&mut self, shared: &Shared, cfg: &Config, clock: Clock) -> Result<Produced> {
+    fn next_record(&mut self, shared: &Shared, cfg: &Config) -> Result<Produced> {
+        // Read for each record: one taken from the ring after an earlier read of the clock could
+        // be later than it, and a loss or a section's end is dated when it is written.
+        let clock = Clock { now_ns: mono_ns(), real_offset_ns: real_offset_ns() };
         let next = match self.held_back.take() {
             Some(next) => next,
             None => match self.take_next(shared, clock)? {

@@ -64,8 +64,9 @@ impl PacketEvent {
         match &self.data {
             PacketData::Clone(skb) => skb.copy_to_user(off, addr, len),
             PacketData::Head { len: held, bytes } => {
-                let end = off.checked_add(len).filter(|&end| end <= *held).ok_or(EFAULT)?;
-                super::user::user_slice(addr, len as usize).writer().write_slice(&bytes[off as usize..end as usize])
+                let held = bytes.get(..*held as usize).unwrap_or(&[]);
+                let src = held.get(off as usize..).and_then(|rest| rest.get(..len as usize)).ok_or(EFAULT)?;
+                super::user::user_slice(addr, src.len()).writer().write_slice(src)
             }
         }
     }
