@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Boots the test kernel in a virtme-ng VM (TCG) with Hone's modules staged, and runs a command
+# Boots the test kernel in a virtme-ng VM (TCG; KVM with HONE_VM_KVM=1) with Hone's modules staged, and runs a command
 # in it. Usage: scripts/vm.sh [--rwdir DIR]... [--append KERNEL-ARGS] -- COMMAND...
 # Inside the VM, $HONE_STAGE is the module tree for `modprobe -d`, $HONE_TOOLS the tools'
 # directory, $HONE_REPO the repository and $HONE_KDIR the kernel build tree. HONE_VM_MEMORY sets the guest's memory (default 2G).
@@ -44,6 +44,13 @@ cp -a "$kdir/../modroot" "$stage"
 kmake -s -C "$repo" KDIR="$kdir" INSTALL_MOD_PATH="$stage" INSTALL_MOD_STRIP=1 modules_install >&2
 
 cmd="export HONE_STAGE=$stage HONE_TOOLS=$repo/tools/target/release HONE_REPO=$repo HONE_KDIR=$kdir; $*"
-echo "vm: booting $krel (TCG)" >&2
-vng --run "$kdir/arch/x86/boot/bzImage" --disable-kvm --cpus 2 --memory "${HONE_VM_MEMORY:-2G}" --user root \
+# HONE_VM_KVM=1 uses KVM where the host has it (`make bench` on a faster machine); TCG otherwise.
+if [ "${HONE_VM_KVM:-0}" = 1 ]; then
+	[ -w /dev/kvm ] || { echo "vm: HONE_VM_KVM=1 but /dev/kvm is not usable here" >&2; exit 1; }
+	accel=() accel_name=KVM
+else
+	accel=(--disable-kvm) accel_name=TCG
+fi
+echo "vm: booting $krel ($accel_name)" >&2
+vng --run "$kdir/arch/x86/boot/bzImage" "${accel[@]}" --cpus 2 --memory "${HONE_VM_MEMORY:-2G}" --user root \
 	"${rwdirs[@]}" --exec "$cmd"

@@ -22,6 +22,8 @@ so that drift over the run spreads over all rows:
   readers4   four such readers at once (whole packets)
   tcpdump    Debian's tcpdump -w to tmpfs on the same traffic, no Hone
 
+BENCH_KVM=1 (on a host with /dev/kvm) runs the same in a KVM guest, for figures TCG cannot give.
+
 Columns: iperf3 TCP throughput with 1 and 4 streams (veth and loopback), UDP with 64-byte
 payloads at a fixed offered rate and at the maximum rate (veth; packets per second received),
 CPU seconds used by the readers (hone-read or tcpdump), and the events Hone dropped or lost
@@ -145,8 +147,13 @@ def hone_counters(tools):
 class Row:
     """Sets a row's capture up and takes it down."""
 
-    def __init__(self, name, modules, tools, **params):
+    # Where the tcpdump row captures (network namespace or None, interface): both ends of the
+    # row's traffic.
+    TCPDUMP_ON = [(NS_CLIENT, "hbc"), (None, "lo")]
+
+    def __init__(self, name, modules, tools, tcpdump_on=None, **params):
         self.name, self.M, self.tools, self.procs, self.params = name, modules, tools, [], params
+        self.tcpdump_on = tcpdump_on or self.TCPDUMP_ON
 
     def __enter__(self):
         shutil.rmtree(CAPDIR, ignore_errors=True)
@@ -162,11 +169,11 @@ class Row:
             self.procs.append(subprocess.Popen([os.path.join(self.tools, "hone-read"), "-q", *snap, "-w",
                                                 f"{CAPDIR}/r{i}.pcapng"], stderr=subprocess.DEVNULL))
         if self.name == "tcpdump":
-            self.procs.append(subprocess.Popen(["ip", "netns", "exec", NS_CLIENT, "tcpdump", "-q", "-n", "-i", "hbc",
-                                                "-w", f"{CAPDIR}/veth.pcap"],
-                                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
-            self.procs.append(subprocess.Popen(["tcpdump", "-q", "-n", "-i", "lo", "-w", f"{CAPDIR}/lo.pcap"],
-                                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+            for ns, iface in self.tcpdump_on:
+                prefix = ["ip", "netns", "exec", ns] if ns else []
+                self.procs.append(subprocess.Popen(prefix + ["tcpdump", "-q", "-n", "-i", iface, "-w",
+                                                             f"{CAPDIR}/{iface}.pcap"],
+                                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
         time.sleep(1)  # readers past their snapshot, tcpdump listening
         self.before = hone_counters(self.tools) if self.name != "baseline" and self.name != "tcpdump" else None
         return self
@@ -243,7 +250,8 @@ def sweep(M, tools, seconds, pageorders):
     datagrams at the server's veth as if received (no userspace sender under TCG gets near
     these rates), to a sink socket; Hone sees each at LOCAL_IN. The sink does not read: its
     queue overflows after LOCAL_IN, and the guest's second vCPU (pktgen spins on the first) is
-    left to the reader, as on a host whose application has cores of its own."""
+    left to the reader, as on a host whose application has cores of its own. The generator's
+    ceiling is measured with no module, with the reader, and with tcpdump in its place."""
     points = {}
     ceiling = {}
     with Sink():
@@ -252,6 +260,11 @@ def sweep(M, tools, seconds, pageorders):
         ceiling["baseline_pps"] = generate(0, 100000 * seconds)
         with Row("reader", M, tools):
             ceiling["reader_pps"] = generate(0, 100000 * seconds)
+        # And with tcpdump -w capturing the server's veth (AF_PACKET sees pktgen's datagrams as
+        # received, before LOCAL_IN), no Hone module loaded.
+        with Row("tcpdump", M, tools, tcpdump_on=[(NS_SERVER, "hbs")]) as row:
+            ceiling["tcpdump_pps"] = generate(0, 100000 * seconds)
+        ceiling["tcpdump_dropped"] = row.tcpdump_drops
         for pageorder in [None, *pageorders]:
             with Row("reader", M, tools, **({"pageorder": pageorder} if pageorder is not None else {})):
                 with open("/sys/module/honeevent/parameters/pageorder") as f:
@@ -389,7 +402,9 @@ def table(report):
     ceiling = report.get("pktgen_ceiling")
     if ceiling:
         lines.append(f"  the generator's own ceiling here: {ceiling['baseline_pps']} pkt/s with no Hone module loaded, "
-                     f"{ceiling['reader_pps']} pkt/s with the reader")
+                     f"{ceiling['reader_pps']} pkt/s with the reader"
+                     + (f", {ceiling['tcpdump_pps']} pkt/s with tcpdump -w (which dropped {ceiling['tcpdump_dropped']})"
+                        if "tcpdump_pps" in ceiling else ""))
     mem = report["reader_memory"]
     lines.append(f"Kernel memory per reader: {mem['kib_per_reader']:.0f} KiB with pageorder={mem['pageorder']} "
                  f"(ring {mem['ring_bytes'] // 1024} KiB), measured over {mem['readers']} readers")
