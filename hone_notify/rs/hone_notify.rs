@@ -51,6 +51,7 @@ mod kglue {
     pub(crate) mod process_event;
     pub(crate) mod publish;
     pub(crate) mod skb;
+    pub(crate) mod slab;
     pub(crate) mod sock;
     pub(crate) mod socket_notice;
     pub(crate) mod subscription;
@@ -79,6 +80,7 @@ use kglue::process_event::{ProcessChain, ProcessEvent};
 use kglue::socket_notice::{SocketChain, SocketChange, SocketNotice};
 use kglue::irqlock::IrqSpinLock;
 use kglue::notify_exports::{Exported, Link, NotifyExports, Publication, Unlink};
+use kglue::slab::SlabCache;
 use kglue::sock::Sock;
 use kglue::subscription::{Subscriber, Subscription};
 use kglue::task::Task;
@@ -137,9 +139,9 @@ impl Subscriber<PacketNotice<'static>> for Correlator {
         let skb = notice.skb();
         let record = state.attribute(notice).record(notice.inbound, notice.netns, skb.len());
         let event = PacketEvent::new(skb, mono_ns(), record, state.whole_packets.load(Ordering::Relaxed) > 0);
-        match event.map(|e| Arc::new(e, GFP_ATOMIC)) {
-            Some(Ok(event)) => HoneChain::publish(&HoneEvent::Packet(event)),
-            _ => state.lose(Class::Packet),
+        match event.and_then(|e| state.packets.alloc(e)) {
+            Some(event) => HoneChain::publish(&HoneEvent::Packet(event)),
+            None => state.lose(Class::Packet),
         }
     }
 }
@@ -280,6 +282,9 @@ struct Correlation {
     lost: [AtomicU64; CLASSES],
     /// Subscribers that want whole packets (see `hone_notify_whole_packets`).
     whole_packets: AtomicU32,
+    /// Where packet events are made (`hone_packet` in `/proc/slabinfo`). Dropped last, when no
+    /// event is left: the subscribers that keep events hold this module while they do.
+    packets: SlabCache<PacketEvent>,
 }
 
 impl Tables for Correlation {
@@ -470,6 +475,7 @@ impl kernel::Module for HoneNotifyModule {
         let (echoes, echoes_writer) = EchoTable::new(empty_slots(ECHO_SLOTS)?).ok_or(EINVAL)?;
         let (containers, containers_writer) =
             ProcessContainers::new(empty_slots(PID_SLOTS)?, empty_slots(CONTAINER_SLOTS)?).ok_or(EINVAL)?;
+        let packets = SlabCache::new(kernel::c_str!("hone_packet"))?;
         let state = Arc::pin_init(
             pin_init!(Correlation {
                 readers <- new_mutex!(Readers { count: 0, upstream: None }),
@@ -485,6 +491,7 @@ impl kernel::Module for HoneNotifyModule {
                 received: [const { AtomicU64::new(0) }; CLASSES],
                 lost: [const { AtomicU64::new(0) }; CLASSES],
                 whole_packets: AtomicU32::new(0),
+                packets,
             }),
             GFP_KERNEL,
         )?;

@@ -54,6 +54,7 @@ mod kglue {
     pub(crate) mod param;
     pub(crate) mod process_event;
     pub(crate) mod skb;
+    pub(crate) mod slab;
     pub(crate) mod stream;
     pub(crate) mod subscription;
     pub(crate) mod user;

@@ -5,7 +5,6 @@
 //! copy to the user sends many, a captured packet's bytes going straight from the packet.
 
 use kernel::prelude::*;
-use kernel::sync::Arc;
 
 use crate::hone::cursor::{Cursor, Full};
 use crate::hone::encoder::{ByMinor, Clock, Encoder, Record};
@@ -16,6 +15,7 @@ use crate::hone::ring::Entry;
 use crate::hone::section::{Phase, Section, Step};
 use crate::kglue::clock::{mono_ns, real_offset_ns};
 use crate::kglue::hone_event::{HoneEvent, PacketEvent, PACKET_HEAD};
+use crate::kglue::slab::SlabArc;
 use crate::kglue::stream::{self, WholePackets};
 use crate::kglue::user::user_slice;
 use crate::kglue::uts;
@@ -72,7 +72,7 @@ struct FromPacket {
     /// Where in the buffer the packet's bytes go.
     at: usize,
     len: usize,
-    packet: Arc<PacketEvent>,
+    packet: SlabArc<PacketEvent>,
 }
 
 /// What a stream sends next (written by `next_record`).

@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! hone_notify's stream, which honeevent's readers consume: process, socket and packet events,
-//! reference counted (`Arc`) and shared: a reader that keeps an event clones the `Arc` (no copy
-//! of the data).
+//! reference counted and shared: a reader that keeps an event clones its reference (no copy of
+//! the data). Packet events, one per packet, come from hone_notify's slab cache of its own
+//! (`hone_packet` in `/proc/slabinfo`); the others are `Arc`s.
 
 use super::chain::Chain;
 use super::process_event::ProcessEvent;
 #[cfg(hone_crate = "hone_notify")]
 use super::skb::SkBuff;
 use super::skb::SkBuffClone;
+use super::slab::SlabArc;
 #[cfg(hone_crate = "honeevent")]
 use crate::hone::record::Class;
 use crate::hone::record::{PacketRecord, SocketRecord};
@@ -118,7 +120,7 @@ pub(crate) enum HoneEvent {
     /// A socket event.
     Socket(Arc<SocketEvent>),
     /// A packet.
-    Packet(Arc<PacketEvent>),
+    Packet(SlabArc<PacketEvent>),
 }
 
 impl HoneEvent {

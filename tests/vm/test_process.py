@@ -455,6 +455,9 @@ def test_unload():
     r = M.unload_all()
     left = set(["honeevent", "hone_notify", "process_notify", "socket_notify", "packet_notify"]) & Modules.loaded()
     R.check("after close the whole chain unloads", r.returncode == 0 and not left, f"{r.stderr} still loaded: {left}")
+    with open("/proc/slabinfo") as f:
+        caches = {line.split()[0] for line in f}
+    R.check("and its slab cache is gone (destroyed empty, not left behind)", "hone_packet" not in caches)
     r = M.load()
     R.check("and loads again", r.returncode == 0, r.stderr)
     r = M.unload_all()

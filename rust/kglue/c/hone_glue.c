@@ -167,6 +167,42 @@ struct task_struct *hone_current_task(void)
 	return in_task() ? current : NULL;
 }
 
+struct kmem_cache *hone_slab_create(const char *name, unsigned int size, unsigned int align)
+{
+	return kmem_cache_create(name, size, align, SLAB_NO_MERGE, NULL);
+}
+
+void hone_slab_destroy(struct kmem_cache *cache)
+{
+	kmem_cache_destroy(cache);
+}
+
+struct hone_slab_head *hone_slab_alloc(struct kmem_cache *cache)
+{
+	struct hone_slab_head *head = kmem_cache_alloc(cache, GFP_ATOMIC | __GFP_NOWARN);
+
+	if (head) {
+		refcount_set(&head->refs, 1);
+		head->cache = cache;
+	}
+	return head;
+}
+
+void hone_slab_get(struct hone_slab_head *head)
+{
+	refcount_inc(&head->refs);
+}
+
+bool hone_slab_put(struct hone_slab_head *head)
+{
+	return refcount_dec_and_test(&head->refs);
+}
+
+void hone_slab_free(struct hone_slab_head *head)
+{
+	kmem_cache_free(head->cache, head);
+}
+
 struct sk_buff *hone_skb_clone(struct sk_buff *skb)
 {
 	return skb_clone(skb, GFP_ATOMIC);

@@ -9,6 +9,7 @@
 #ifndef HONE_GLUE_H
 #define HONE_GLUE_H
 
+#include <linux/refcount.h>
 #include <linux/spinlock_types.h>
 #include <linux/types.h>
 
@@ -75,6 +76,30 @@ int hone_tracepoint_attach(const char *name, void *probe, void *data);
 void hone_tracepoint_detach(const char *name, void *probe, void *data);
 /* Waits until no probe detached before this call is still running. */
 void hone_tracepoint_sync(void);
+
+/*
+ * Slab caches of Hone's own, for what is made for every packet. Each object starts with a
+ * hone_slab_head: its reference count and its cache, so that whoever drops the last reference
+ * (any module, any context) frees it to the right cache. The cache is not merged with others
+ * of its size, so /proc/slabinfo counts its objects alone. Destroying a cache that still has
+ * objects warns and leaves it in place (the slab allocator's rule).
+ */
+struct kmem_cache;
+struct hone_slab_head {
+	refcount_t refs;
+	struct kmem_cache *cache;
+};
+
+/* A cache named name (copied) of objects of size bytes aligned to align; NULL if none. */
+struct kmem_cache *hone_slab_create(const char *name, unsigned int size, unsigned int align);
+void hone_slab_destroy(struct kmem_cache *cache);
+/* An object of the cache (GFP_ATOMIC, no warning) with one reference; NULL if memory is short. */
+struct hone_slab_head *hone_slab_alloc(struct kmem_cache *cache);
+/* Takes a reference; drops one: true if it was the last, and the object is to be freed. */
+void hone_slab_get(struct hone_slab_head *head);
+bool hone_slab_put(struct hone_slab_head *head);
+/* Gives the object back to its cache. */
+void hone_slab_free(struct hone_slab_head *head);
 
 struct sk_buff;
 struct sock;
