@@ -251,13 +251,17 @@ def sweep(M, tools, seconds, pageorders):
     these rates), to a sink socket; Hone sees each at LOCAL_IN. The sink does not read: its
     queue overflows after LOCAL_IN, and the guest's second vCPU (pktgen spins on the first) is
     left to the reader, as on a host whose application has cores of its own. The generator's
-    ceiling is measured with no module, with the reader, and with tcpdump in its place."""
+    ceiling is measured with no module, with the chain loaded and no reader, with the reader, and
+    with tcpdump in its place."""
     points = {}
     ceiling = {}
     with Sink():
         # What the generator reaches on this machine with no Hone module loaded, and with the
         # reader: no rate here can be offered above these.
         ceiling["baseline_pps"] = generate(0, 100000 * seconds)
+        # The chain loaded with no reader: what the hook alone costs each packet.
+        with Row("loaded", M, tools):
+            ceiling["loaded_pps"] = generate(0, 100000 * seconds)
         with Row("reader", M, tools):
             ceiling["reader_pps"] = generate(0, 100000 * seconds)
         # And with tcpdump -w capturing the server's veth (AF_PACKET sees pktgen's datagrams as
@@ -384,6 +388,20 @@ def throughput_table(rows, fixed_pps):
     return lines
 
 
+def hook_cost(ceiling):
+    """What each packet costs the generator's CPU, which runs the hook (pktgen's datagrams reach
+    LOCAL_IN in its own context): time per packet at the ceiling, against no module."""
+    base = ceiling["baseline_pps"]
+    lines = []
+    for key, what in (("loaded_pps", "the hook with no reader"), ("reader_pps", "the hook and one reader"),
+                      ("tcpdump_pps", "tcpdump -w")):
+        if ceiling.get(key):
+            added = 1e9 / ceiling[key] - 1e9 / base
+            lines.append(f"  cost per packet of {what}: {added:.0f} ns, {base / ceiling[key] - 1:+.0%} of the "
+                         f"{1e9 / base:.0f} ns a packet takes with no module")
+    return lines
+
+
 def table(report):
     """The report as text: the rows' table (if rounds were run), the sweep, the memory."""
     rows, m = report["rows"], report["machine"]
@@ -402,9 +420,11 @@ def table(report):
     ceiling = report.get("pktgen_ceiling")
     if ceiling:
         lines.append(f"  the generator's own ceiling here: {ceiling['baseline_pps']} pkt/s with no Hone module loaded, "
-                     f"{ceiling['reader_pps']} pkt/s with the reader"
+                     + (f"{ceiling['loaded_pps']} pkt/s with the chain loaded and no reader, " if "loaded_pps" in ceiling else "")
+                     + f"{ceiling['reader_pps']} pkt/s with the reader"
                      + (f", {ceiling['tcpdump_pps']} pkt/s with tcpdump -w (which dropped {ceiling['tcpdump_dropped']})"
                         if "tcpdump_pps" in ceiling else ""))
+        lines += hook_cost(ceiling)
     mem = report["reader_memory"]
     lines.append(f"Kernel memory per reader: {mem['kib_per_reader']:.0f} KiB with pageorder={mem['pageorder']} "
                  f"(ring {mem['ring_bytes'] // 1024} KiB), measured over {mem['readers']} readers")
