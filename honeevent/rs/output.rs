@@ -23,7 +23,9 @@ use crate::queue::{count, Shared, TOTALS};
 use crate::Config;
 
 /// Size of a reader's formatting buffer: the largest record (a text exec line with a
-/// `PATH_MAX` path and a 16 KiB argument list, every byte escaped to four) fits.
+/// `PATH_MAX` path and a 16 KiB argument list, every byte escaped to four) fits. It is
+/// vmalloc'ed: the general allocator would round it up to 128 KiB of contiguous pages whenever
+/// it found them, so that a reader's memory would depend on the fragmentation of the moment.
 const FORMAT_BUF: usize = 96 * 1024;
 
 /// How many processes a reader's section remembers having described (Darwin Process Info
@@ -107,7 +109,7 @@ pub(crate) struct Stream {
     snapshot: KVec<HoneEvent>,
     snapshot_next: usize,
     /// The record being sent, `buf[sent..len]` still to go, except for bytes from a packet.
-    buf: KVVec<u8>,
+    buf: VVec<u8>,
     len: usize,
     sent: usize,
     from_packet: Option<FromPacket>,
@@ -147,7 +149,7 @@ impl Stream {
             section: Section::new(),
             snapshot: take_snapshot()?,
             snapshot_next: 0,
-            buf: KVVec::from_elem(0u8, FORMAT_BUF, GFP_KERNEL)?,
+            buf: VVec::from_elem(0u8, FORMAT_BUF, GFP_KERNEL)?,
             len: 0,
             sent: 0,
             from_packet: None,
