@@ -27,8 +27,11 @@ BENCH_KVM=1 (on a host with /dev/kvm) runs the same in a KVM guest, for figures 
 Columns: iperf3 TCP throughput with 1 and 4 streams (veth and loopback), UDP with 64-byte
 payloads at a fixed offered rate and at the maximum rate (veth; packets per second received),
 CPU seconds used by the readers (hone-read or tcpdump), and the events Hone dropped or lost
-(its own counters). Then a sweep of offered UDP rates with one reader finds where drops begin,
-and the kernel memory a reader costs is measured by opening 32 of them.
+(its own counters). In each row of each round the kernel's packet generator also finds its
+ceiling (64-byte UDP into the server's veth): what a packet costs the CPU that runs the hook,
+with Hone and with tcpdump (with no round, once in the baseline, loaded, reader and tcpdump
+rows). Then a sweep of offered UDP rates with one reader finds where drops begin, and the
+kernel memory a reader costs is measured by opening 32 of them.
 """
 
 import json
@@ -126,6 +129,19 @@ def measure_traffic(seconds):
     return out
 
 
+def generator_ceiling(row, seconds):
+    """The highest rate at which the kernel's packet generator delivers datagrams to a sink on
+    the server's veth while the row's capture runs (see `sweep`): what each packet costs the
+    CPU that runs the hook (LOCAL_IN, in the generator's context). tcpdump's row listens on the
+    server's veth for it, where the generator's datagrams arrive."""
+    with Sink(), Tcpdump([(NS_SERVER, "hbs")] if row.name == "tcpdump" else []) as t:
+        before = row.hone_dropped()
+        pps = generate(0, 100000 * seconds)
+        time.sleep(0.5)  # the reader catches up with what is queued
+        dropped = row.hone_dropped() - before if before is not None else 0
+    return {"pktgen_max_pps": pps, "pktgen_dropped": dropped + t.drops}
+
+
 def cpu_seconds(pids):
     total = 0.0
     tick = os.sysconf("SC_CLK_TCK")
@@ -144,6 +160,33 @@ def hone_counters(tools):
     return json.loads(r.stdout) if r.returncode == 0 else None
 
 
+class Tcpdump:
+    """Debian's tcpdump -w to tmpfs on each (network namespace or None, interface), while in
+    the `with`; then `drops`, the packets they say the kernel dropped."""
+
+    def __init__(self, ifaces):
+        self.ifaces, self.procs, self.drops = ifaces, [], 0
+
+    def __enter__(self):
+        for ns, iface in self.ifaces:
+            prefix = ["ip", "netns", "exec", ns] if ns else []
+            self.procs.append(subprocess.Popen(prefix + ["tcpdump", "-q", "-n", "-i", iface, "-w",
+                                                         f"{CAPDIR}/{iface}.pcap"],
+                                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+        if self.procs:
+            time.sleep(1)  # listening
+        return self
+
+    def __exit__(self, *exc):
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            _, err = p.communicate(timeout=60)
+            m = re.search(r"(\d+) packets dropped by kernel", err or "")
+            self.drops += int(m.group(1)) if m else 0
+        return False
+
+
 class Row:
     """Sets a row's capture up and takes it down."""
 
@@ -151,9 +194,8 @@ class Row:
     # row's traffic.
     TCPDUMP_ON = [(NS_CLIENT, "hbc"), (None, "lo")]
 
-    def __init__(self, name, modules, tools, tcpdump_on=None, **params):
+    def __init__(self, name, modules, tools, **params):
         self.name, self.M, self.tools, self.procs, self.params = name, modules, tools, [], params
-        self.tcpdump_on = tcpdump_on or self.TCPDUMP_ON
 
     def __enter__(self):
         shutil.rmtree(CAPDIR, ignore_errors=True)
@@ -168,15 +210,17 @@ class Row:
             snap = ["-s", "96"] if self.name == "reader96" else []
             self.procs.append(subprocess.Popen([os.path.join(self.tools, "hone-read"), "-q", *snap, "-w",
                                                 f"{CAPDIR}/r{i}.pcapng"], stderr=subprocess.DEVNULL))
-        if self.name == "tcpdump":
-            for ns, iface in self.tcpdump_on:
-                prefix = ["ip", "netns", "exec", ns] if ns else []
-                self.procs.append(subprocess.Popen(prefix + ["tcpdump", "-q", "-n", "-i", iface, "-w",
-                                                             f"{CAPDIR}/{iface}.pcap"],
-                                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
-        time.sleep(1)  # readers past their snapshot, tcpdump listening
+        self.tcpdump = Tcpdump(self.TCPDUMP_ON if self.name == "tcpdump" else [])
+        self.procs += self.tcpdump.__enter__().procs
+        time.sleep(1)  # readers past their snapshot
         self.before = hone_counters(self.tools) if self.name != "baseline" and self.name != "tcpdump" else None
         return self
+
+    def hone_dropped(self):
+        """Events Hone's readers dropped so far (None with no Hone module)."""
+        if not self.before:
+            return None
+        return sum(hone_counters(self.tools)["dropped"].values())
 
     def results(self):
         """CPU of the readers, Hone's drops and losses (and tcpdump's) during the row."""
@@ -189,14 +233,12 @@ class Row:
         return out
 
     def __exit__(self, *exc):
-        tcpdump_drops = 0
+        self.tcpdump.__exit__(*exc)
+        self.tcpdump_drops = self.tcpdump.drops
         for p in self.procs:
             p.terminate()
         for p in self.procs:
-            _, err = p.communicate(timeout=60)
-            m = re.search(r"(\d+) packets dropped by kernel", err or "")
-            tcpdump_drops += int(m.group(1)) if m else 0
-        self.tcpdump_drops = tcpdump_drops
+            p.wait(timeout=60)
         if self.name != "baseline" and self.name != "tcpdump":
             self.M.unload_all()
         sh("umount", CAPDIR, check=False)
@@ -250,25 +292,10 @@ def sweep(M, tools, seconds, pageorders):
     datagrams at the server's veth as if received (no userspace sender under TCG gets near
     these rates), to a sink socket; Hone sees each at LOCAL_IN. The sink does not read: its
     queue overflows after LOCAL_IN, and the guest's second vCPU (pktgen spins on the first) is
-    left to the reader, as on a host whose application has cores of its own. The generator's
-    ceiling is measured with no module, with the chain loaded and no reader, with the reader, and
-    with tcpdump in its place."""
+    left to the reader, as on a host whose application has cores of its own. No rate above the
+    generator's ceiling with the reader (measured in every round) can be offered."""
     points = {}
-    ceiling = {}
     with Sink():
-        # What the generator reaches on this machine with no Hone module loaded, and with the
-        # reader: no rate here can be offered above these.
-        ceiling["baseline_pps"] = generate(0, 100000 * seconds)
-        # The chain loaded with no reader: what the hook alone costs each packet.
-        with Row("loaded", M, tools):
-            ceiling["loaded_pps"] = generate(0, 100000 * seconds)
-        with Row("reader", M, tools):
-            ceiling["reader_pps"] = generate(0, 100000 * seconds)
-        # And with tcpdump -w capturing the server's veth (AF_PACKET sees pktgen's datagrams as
-        # received, before LOCAL_IN), no Hone module loaded.
-        with Row("tcpdump", M, tools, tcpdump_on=[(NS_SERVER, "hbs")]) as row:
-            ceiling["tcpdump_pps"] = generate(0, 100000 * seconds)
-        ceiling["tcpdump_dropped"] = row.tcpdump_drops
         for pageorder in [None, *pageorders]:
             with Row("reader", M, tools, **({"pageorder": pageorder} if pageorder is not None else {})):
                 with open("/sys/module/honeevent/parameters/pageorder") as f:
@@ -284,29 +311,34 @@ def sweep(M, tools, seconds, pageorders):
                         "hone_seen": after["received"]["packet"] - before["received"]["packet"],
                         "hone_dropped": sum(after["dropped"].values()) - sum(before["dropped"].values()),
                         "hone_lost": sum(after["lost"].values()) - sum(before["lost"].values())})
-    return points, ceiling
+    return points
+
+
+def free_pages():
+    """Pages no one holds: the free pages of every zone and those in the per-CPU lists, where
+    order-0 pages (vmalloc's) come from and go back without changing the free count."""
+    with open("/proc/zoneinfo") as f:
+        info = f.read()
+    return sum(int(n) for n in re.findall(r"^\s+nr_free_pages (\d+)$", info, re.M)) + \
+        sum(int(n) for n in re.findall(r"^\s+count:\s+(\d+)$", info, re.M))
 
 
 def reader_memory(M, n=32):
-    """Kernel memory per open reader: MemAvailable before and after opening `n` of them."""
+    """Kernel memory per open reader: the pages no one holds before and after opening `n` of
+    them."""
     M.load()
-
-    def available():
-        with open("/proc/meminfo") as f:
-            return int(re.search(r"MemAvailable:\s+(\d+)", f.read()).group(1))
-
     time.sleep(1)
-    before = available()
+    before = free_pages()
     fds = [os.open("/dev/hone", os.O_RDONLY) for _ in range(n)]
     time.sleep(1)
-    after = available()
+    after = free_pages()
     for fd in fds:
         os.close(fd)
     with open("/sys/module/honeevent/parameters/pageorder") as f:
         pageorder = int(f.read())
     M.unload_all()
     return {"readers": n, "pageorder": pageorder, "ring_bytes": os.sysconf("SC_PAGE_SIZE") << pageorder,
-            "kib_per_reader": (before - after) / n}
+            "kib_per_reader": (before - after) * os.sysconf("SC_PAGE_SIZE") / 1024 / n}
 
 
 PKTGEN_PROFILES = {"pktgen": "reader", "pktgen96": "reader96"}
@@ -320,7 +352,7 @@ def profile(name, M, tools, seconds, out_dir):
     os.makedirs(os.path.dirname(data), exist_ok=True)
     generator = name in PKTGEN_PROFILES
     with Sink(), Row(PKTGEN_PROFILES.get(name, name), M, tools):
-        rec = subprocess.Popen(["perf", "record", "-q", "-a", "-g", "-e", "cpu-clock", "-F", "499", "-o", data],
+        rec = subprocess.Popen(["perf", "record", "-q", "-a", "-g", "-e", "cpu-clock", "-F", "1999", "-o", data],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1)
         if generator:
@@ -330,7 +362,7 @@ def profile(name, M, tools, seconds, out_dir):
         rec.send_signal(2)
         rec.wait(timeout=120)
     report = sh("perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "comm,dso,sym",
-                "-g", "none", "--percent-limit", "0.5", check=False)
+                "-g", "none", "--percent-limit", "0.1", check=False)
     path = os.path.join(out_dir, f"profile-{name}.txt")
     with open(path, "w") as f:
         f.write(report.stdout)
@@ -362,7 +394,7 @@ COLUMNS = [("tcp1_veth_mbps", "TCP 1 veth"), ("tcp4_veth_mbps", "TCP 4 veth"), (
 
 def throughput_table(rows, fixed_pps):
     """The rows' lines: per column the median, its ratio to the baseline's median in the same
-    run, and the spread (min-max) in percent of the median; then the added cost per packet."""
+    run, and the spread (min-max) in percent of the median."""
     base = rows["baseline"]
     lines = ["Throughput in Mbit/s (TCP) and received packets/s (UDP, 64-byte payloads, fixed rate "
              f"{fixed_pps} pkt/s offered); each cell: median, ratio to baseline, spread.", ""]
@@ -378,27 +410,29 @@ def throughput_table(rows, fixed_pps):
         lost = row.get("hone_lost", {}).get("median", 0)
         lines.append(f"{name:<10}{cells}{row['reader_cpu_s']['median']:>14.2f}{dropped:>10.0f}{lost:>8.0f}")
     lines.append("")
-    b = base["udp_max_rx_pps"]["median"]
-    for name, row in rows.items():
-        if name == "baseline":
-            continue
-        pps = row["udp_max_rx_pps"]["median"]
-        lines.append(f"added cost per packet ({name}): {1e9 / pps - 1e9 / b:.0f} ns (from the UDP max-rate medians)")
-    lines.append("")
     return lines
 
 
-def hook_cost(ceiling):
-    """What each packet costs the generator's CPU, which runs the hook (pktgen's datagrams reach
-    LOCAL_IN in its own context): time per packet at the ceiling, against no module."""
-    base = ceiling["baseline_pps"]
-    lines = []
-    for key, what in (("loaded_pps", "the hook with no reader"), ("reader_pps", "the hook and one reader"),
-                      ("tcpdump_pps", "tcpdump -w")):
-        if ceiling.get(key):
-            added = 1e9 / ceiling[key] - 1e9 / base
-            lines.append(f"  cost per packet of {what}: {added:.0f} ns, {base / ceiling[key] - 1:+.0%} of the "
-                         f"{1e9 / base:.0f} ns a packet takes with no module")
+CEILING_ROWS = ["baseline", "loaded", "reader", "tcpdump"]
+
+
+def ceiling_table(ceilings):
+    """The generator's ceiling in each row (median, ratio to the baseline's median, spread), the
+    drops at that rate, and what each packet costs the CPU that runs the hook (pktgen's
+    datagrams reach LOCAL_IN in its own context), against the baseline's time per packet."""
+    base = ceilings["baseline"]["pktgen_max_pps"]["median"]
+    lines = ["The generator's ceiling (pktgen, 64-byte UDP into the server's veth, a sink that does not read), "
+             "and what a packet costs the CPU that runs the hook:"]
+    for name, row in ceilings.items():
+        c = row["pktgen_max_pps"]
+        spread = (c["max"] - c["min"]) / c["median"] * 100 if c["median"] else 0
+        line = f"  {name:<10}{c['median']:>9.0f} pkt/s {c['median'] / base:>5.0%} ±{spread / 2:>3.0f}%"
+        if name == "baseline":
+            line += f"   {1e9 / base:>6.0f} ns per packet"
+        elif c["median"]:
+            line += (f"   {1e9 / c['median'] - 1e9 / base:>+6.0f} ns per packet ({base / c['median'] - 1:+.0%}), "
+                     f"dropped {row['pktgen_dropped']['median']:.0f}")
+        lines.append(line)
     return lines
 
 
@@ -417,14 +451,7 @@ def table(report):
                          f"Hone saw {p['hone_seen']:>7} packets, dropped {p['hone_dropped']}, lost {p['hone_lost']}")
         first = next((p["offered_pps"] for p in points if p["hone_dropped"] or p["hone_lost"]), None)
         lines.append(f"  drops begin at: {first if first else 'no drop at any rate tried'}")
-    ceiling = report.get("pktgen_ceiling")
-    if ceiling:
-        lines.append(f"  the generator's own ceiling here: {ceiling['baseline_pps']} pkt/s with no Hone module loaded, "
-                     + (f"{ceiling['loaded_pps']} pkt/s with the chain loaded and no reader, " if "loaded_pps" in ceiling else "")
-                     + f"{ceiling['reader_pps']} pkt/s with the reader"
-                     + (f", {ceiling['tcpdump_pps']} pkt/s with tcpdump -w (which dropped {ceiling['tcpdump_dropped']})"
-                        if "tcpdump_pps" in ceiling else ""))
-        lines += hook_cost(ceiling)
+    lines += ceiling_table(report["pktgen_ceiling"])
     mem = report["reader_memory"]
     lines.append(f"Kernel memory per reader: {mem['kib_per_reader']:.0f} KiB with pageorder={mem['pageorder']} "
                  f"(ring {mem['ring_bytes'] // 1024} KiB), measured over {mem['readers']} readers")
@@ -442,22 +469,28 @@ def main():
     M.unload_all()
     servers = setup_network()
     samples = {r: [] for r in rows}
+    # The generator's ceiling in every row of every round (with no round, once in each of
+    # CEILING_ROWS).
+    ceilings = {r: [] for r in (rows if rounds else CEILING_ROWS)}
     try:
-        for rnd in range(rounds):
-            order = rows[rnd % len(rows):] + rows[:rnd % len(rows)]
-            for name in order:
+        for rnd in range(max(rounds, 1)):
+            names = list(ceilings)
+            for name in names[rnd % len(names):] + names[:rnd % len(names)]:
                 with Row(name, M, tools) as row:
-                    t0 = time.monotonic()
-                    sample = measure_traffic(seconds)
-                    sample.update(row.results())
-                    sample["wall_s"] = time.monotonic() - t0
-                sample["tcpdump_dropped"] = row.tcpdump_drops
-                samples[name].append(sample)
-                print(f"bench: round {rnd + 1}/{rounds} {name}: "
-                      f"tcp1 veth {sample['tcp1_veth_mbps']:.0f} Mbit/s, udp max {sample['udp_max_rx_pps']:.0f} pkt/s",
-                      flush=True)
+                    if rounds:
+                        t0 = time.monotonic()
+                        sample = measure_traffic(seconds)
+                        sample.update(row.results())
+                        sample["wall_s"] = time.monotonic() - t0
+                    ceilings[name].append(generator_ceiling(row, seconds))
+                if rounds:
+                    sample["tcpdump_dropped"] = row.tcpdump_drops
+                    samples[name].append(sample)
+                    print(f"bench: round {rnd + 1}/{rounds} {name}: tcp1 veth {sample['tcp1_veth_mbps']:.0f} Mbit/s, "
+                          f"udp max {sample['udp_max_rx_pps']:.0f} pkt/s, "
+                          f"pktgen {ceilings[name][-1]['pktgen_max_pps']} pkt/s", flush=True)
         pageorders = [int(p) for p in os.environ.get("BENCH_SWEEP_PAGEORDERS", "").split(",") if p]
-        sweep_points, ceiling = sweep(M, tools, seconds, pageorders)
+        sweep_points = sweep(M, tools, seconds, pageorders)
         memory = reader_memory(M)
         for name in filter(None, os.environ.get("BENCH_PROFILE", "").split(",")):
             profile(name, M, tools, seconds, os.path.dirname(out_path))
@@ -467,7 +500,8 @@ def main():
         M.unload_all()
     report = {"machine": accelerator(), "rounds": rounds, "seconds_per_test": seconds, "fixed_pps": FIXED_PPS,
               "rows": {name: summarize(samples[name]) for name in rows if samples[name]}, "samples": samples,
-              "udp_sweep_one_reader": sweep_points, "pktgen_ceiling": ceiling, "reader_memory": memory}
+              "udp_sweep_one_reader": sweep_points,
+              "pktgen_ceiling": {name: summarize(c) for name, c in ceilings.items()}, "reader_memory": memory}
     with open(out_path, "w") as f:
         json.dump(report, f, indent=1)
     print("bench: done", flush=True)
