@@ -13,10 +13,11 @@
 //! or received on it. Packets look sockets up without a lock (the table is a sequence lock, see
 //! `rust/hone/src/socktab.rs`), so the packet paths of all CPUs share none there; only changes
 //! (a socket opened, destroyed, or used by another process), and a lookup that overlaps one,
-//! take one. Packets are kept as clones of the kernel's buffers (no copy) while a subscriber
-//! wants whole packets (`hone_notify_whole_packets`); otherwise only their first `PACKET_HEAD`
-//! bytes are copied, so that no buffer is cloned and none is held (a cloned buffer cannot be
-//! coalesced into a TCP receive queue).
+//! take one. A packet of up to `PACKET_HEAD` bytes is copied whole into its event; a longer one
+//! is kept as a clone of the kernel's buffer (no copy) while a subscriber wants whole packets
+//! (`hone_notify_whole_packets`), otherwise only its first `PACKET_HEAD` bytes are copied, so
+//! that no buffer is cloned and none is held (a cloned buffer cannot be coalesced into a TCP
+//! receive queue).
 //! `hone_notify_snapshot` describes the processes already running, for a reader that starts.
 //! Counts what it received per class and reports the totals when unloaded.
 

@@ -18,8 +18,10 @@ use crate::hone::record::{PacketRecord, SocketRecord};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
-/// Bytes of a packet an event keeps when no subscriber wants whole packets: more than a
-/// snaplen of 96 needs, and the 128 bytes of headers the text format decodes.
+/// Bytes of a packet an event copies: all of a packet that fits (a small one costs less to copy
+/// than to clone, and a TCP ACK that is not cloned can still be coalesced), else its head when
+/// no subscriber wants whole packets. More than a snaplen of 96 needs, and the 128 bytes of
+/// headers the text format decodes.
 pub(crate) const PACKET_HEAD: u32 = 256;
 
 /// What an event keeps of its packet.
@@ -32,8 +34,8 @@ enum PacketData {
     Head { len: u32, bytes: [u8; PACKET_HEAD as usize] },
 }
 
-/// A packet: a clone of the kernel's `sk_buff` when whole packets are wanted, else a copy of
-/// its first [`PACKET_HEAD`] bytes.
+/// A packet: a copy of its first [`PACKET_HEAD`] bytes (all of it if it fits), or a clone of the
+/// kernel's `sk_buff` when it is longer and whole packets are wanted.
 #[cfg_attr(hone_crate = "hone_notify", allow(dead_code, reason = "read by honeevent"))]
 pub(crate) struct PacketEvent {
     data: PacketData,
@@ -44,10 +46,11 @@ pub(crate) struct PacketEvent {
 }
 
 impl PacketEvent {
-    /// Keeps a clone of `skb` if `whole`, else a copy of its head; `None` if memory is short.
+    /// Keeps a clone of `skb` if `whole` and the packet is longer than [`PACKET_HEAD`], else a
+    /// copy of its head; `None` if memory is short.
     #[cfg(hone_crate = "hone_notify")]
     pub(crate) fn new(skb: &SkBuff, ts_ns: u64, record: PacketRecord, whole: bool) -> Option<Self> {
-        let data = if whole {
+        let data = if whole && record.len > PACKET_HEAD {
             PacketData::Clone(skb.clone_atomic()?)
         } else {
             let len = record.len.min(PACKET_HEAD);

@@ -34,8 +34,9 @@ pub(crate) fn stats() -> HoneStats {
     stats
 }
 
-/// A subscriber's wish for whole packets (clones of the kernel's buffers) rather than their
-/// first [`PACKET_HEAD`](super::hone_event::PACKET_HEAD) bytes; dropping it withdraws the wish.
+/// A subscriber's wish for whole packets (those longer than
+/// [`PACKET_HEAD`](super::hone_event::PACKET_HEAD) as clones of the kernel's buffers) rather
+/// than their first `PACKET_HEAD` bytes; dropping it withdraws the wish.
 pub(crate) struct WholePackets(());
 
 impl WholePackets {

@@ -11,6 +11,7 @@ process was found (EPB option 259 and the comment's `via=`), which the rules fix
 packet's direction, its socket and the context it was sent in.
 """
 
+import fcntl
 import json
 import os
 import re
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import time
 
+from devfuzz import SET_SNAPLEN
 from honetest import (CGROUP_ROOT, DeviceReader, dump, join_cgroup, kernel_config, make_cgroup, options, param,
                       parse_text, pcapng_blocks, unescape)
 
@@ -640,6 +642,42 @@ def test_snaplen():
     R.check("honeevent reloads with defaults", r.returncode == 0, r.stderr)
 
 
+def test_whole_packets():
+    """A whole-packet reader gets every byte of every packet, on loopback both leaving and
+    arriving: short ones (up to 256 bytes, copied into their event) and long ones (clones of the
+    kernel's buffer) alike, on either side of that length; a reader at snaplen 96 alongside gets
+    the first 96 bytes of the same packets."""
+    whole = DeviceReader("/dev/hone", chunk=1 << 20)
+    cut = DeviceReader("/dev/hone", chunk=1 << 20)
+    fcntl.ioctl(cut.fd, SET_SNAPLEN, 96)
+    time.sleep(0.5)
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    port = sink.getsockname()[1]
+    out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    # IP lengths 29, 128, 255, 256, 257, 1428 and 60028: the 256-byte head and both sides of it.
+    sent = {}
+    for n in (1, 100, 227, 228, 229, 1400, 60000):
+        payload = os.urandom(n)
+        out.sendto(payload, ("127.0.0.1", port))
+        R.check(f"the {n}-byte datagram arrives", sink.recv(65536) == payload)
+        sent[28 + n] = payload
+    out.close()
+    sink.close()
+    for rd in (whole, cut):
+        rd.wait_quiet(1.0)
+    for name, rd, snaplen in (("whole-packet", whole, 65536), ("snaplen 96", cut, 96)):
+        mine = [p for p in packets(pcapng_blocks(rd.close())) if p["proto"] == 17 and p["dport"] == port]
+        for length, payload in sent.items():
+            got = [p for p in mine if p["len"] == length]
+            want = min(length, snaplen)
+            R.check(f"the {name} reader has the {length}-byte packet leaving and arriving, its first {want} "
+                    f"bytes captured, the datagram's bytes among them",
+                    sorted(p["inbound"] for p in got) == [False, True]
+                    and all(p["caplen"] == want and p["data"][28:] == payload[:want - 28] for p in got),
+                    str([(p["inbound"], p["caplen"], p["data"][28:] == payload[:want - 28]) for p in got]))
+
+
 def slab_active(cache):
     """Objects of slab cache `cache` in use (its per-CPU slabs flushed first, so that the count is
     exact), or None if the cache does not exist."""
@@ -689,7 +727,7 @@ def test_packet_events():
     R.check("once the readers close, every packet event is freed", left == 0, f"{left} objects left")
 
 
-TESTS = [test_correlation, test_snaplen, test_packet_events]
+TESTS = [test_correlation, test_snaplen, test_whole_packets, test_packet_events]
 
 
 if __name__ == "__main__":
