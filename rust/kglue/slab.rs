@@ -99,8 +99,8 @@ impl<T> Deref for SlabArc<T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        // SAFETY: the value is initialised and lives while this reference does (type
-        // invariant); it is only ever shared (no `&mut` to it is made until the last drop).
+        // The value is only ever shared: no `&mut` to it is made until the last drop.
+        // SAFETY: the value is initialised and lives while this reference does (type invariant).
         unsafe { &(*self.slot.as_ptr()).value }
     }
 }
